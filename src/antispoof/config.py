@@ -1,0 +1,265 @@
+"""Experiment configs: YAML with `extends`, dotted overrides, strict checking, a derived tag.
+
+An experiment config names one choice per swappable part plus its settings block:
+`frontend`/`frontend_conf`, `model`/`model_conf`, `loss`/`loss_conf`, `optim`/`optim_conf`,
+`scheduler`/`scheduler_conf`, `augment`, and the `train` and `inference` blocks. `extends` lists
+base configs (names under the repository's `conf/`, such as `model/resnet18`, or paths relative
+to the file) merged in order before the file itself. When a config changes a part's name, the
+settings block inherited for the old name is dropped rather than merged into the new one.
+
+The resolved config (every default filled in) is what stage 3 saves as `exp/<tag>/config.yaml`;
+later stages read only that file.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from antispoof.registry import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BASE_CONF_DIR = REPO_ROOT / "conf"
+
+PARTS = ("frontend", "model", "loss", "optim", "scheduler")
+TOP_LEVEL_KEYS = {"extends", "augment", "train", "inference"} | {
+    key for part in PARTS for key in (part, f"{part}_conf")
+}
+
+
+@dataclass
+class TrainConf:
+    """Settings of the training loop (the `train` block)."""
+
+    epochs: int = 100
+    batch_size: int = 64
+    crop_frames: int = 750  # repeat-pad shorter utterances, random crop of longer ones
+    seed: int = 688
+    num_workers: int = 2
+    grad_clip: float | None = None
+    # A separate optimizer for the loss's own parameters (the OC-Softmax paper trains its
+    # centre with SGD); null: the loss's parameters join the model's optimizer.
+    loss_optim: str | None = None
+    loss_optim_conf: dict[str, Any] = field(default_factory=dict)
+    # bf16 autocast on a GPU; CPU training always runs in float32.
+    precision: str = "bf16"
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("bf16", "fp32"):
+            raise ConfigError(f"train.precision must be bf16 or fp32, not {self.precision!r}")
+        for name in ("epochs", "batch_size", "crop_frames"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name} must be positive")
+
+
+@dataclass
+class InferenceConf:
+    """How an utterance is scored (the `inference` block); deterministic in every mode.
+
+    `segments`: windows of `segment_frames` (default: the training crop) every `segment_hop`
+    frames (default: half a window), shorter utterances repeat-padded to one window as in
+    training; the utterance score is the mean of the window scores. `full`: the whole utterance
+    in one pass (batch size 1).
+    """
+
+    mode: str = "segments"
+    segment_frames: int | None = None
+    segment_hop: int | None = None
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("segments", "full"):
+            raise ConfigError(f"inference.mode must be segments or full, not {self.mode!r}")
+
+
+def _dataclass_from(cls: type, block: dict[str, Any] | None, where: str) -> Any:
+    block = dict(block or {})
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(block) - known)
+    if unknown:
+        raise ConfigError(f"{where} has no setting(s) {unknown}; its settings are {sorted(known)}")
+    return cls(**block)
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    with path.open(encoding="utf-8") as handle:
+        try:
+            data = yaml.safe_load(handle) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: invalid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a mapping, not {type(data).__name__}")
+    unknown = sorted(set(data) - TOP_LEVEL_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown top-level key(s) {unknown}; allowed: {sorted(TOP_LEVEL_KEYS)}"
+        )
+    return data
+
+
+def _base_path(reference: str, including_file: Path) -> Path:
+    if reference.endswith((".yaml", ".yml")):
+        return (including_file.parent / reference).resolve()
+    return BASE_CONF_DIR / f"{reference}.yaml"
+
+
+def merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge; a changed part name drops the settings block inherited for the old name."""
+    merged = copy.deepcopy(base)
+    for part in PARTS:
+        if part in child and child[part] != base.get(part):
+            merged.pop(f"{part}_conf", None)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_config(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a config and everything it extends (depth first, in order), merged."""
+    path = Path(path).resolve()
+    if path in _chain:
+        raise ConfigError(f"config extends itself: {' -> '.join(str(p) for p in (*_chain, path))}")
+    data = _load_yaml(path)
+    bases = data.pop("extends", None) or []
+    if isinstance(bases, str):
+        bases = [bases]
+    merged: dict[str, Any] = {}
+    for reference in bases:
+        merged = merge(merged, load_config(_base_path(reference, path), (*_chain, path)))
+    return merge(merged, data)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`train.epochs=3` -> (['train', 'epochs'], 3); the value is parsed as YAML."""
+    key, sep, value = text.partition("=")
+    if not sep or not key or not re.fullmatch(r"[A-Za-z_][\w.]*", key):
+        raise ConfigError(f"override {text!r} is not of the form key.sub=value")
+    return key.split("."), yaml.safe_load(value) if value else None
+
+
+def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    for text in overrides:
+        keys, value = parse_override(text)
+        if keys[0] not in TOP_LEVEL_KEYS:
+            raise ConfigError(f"override {text!r}: unknown top-level key {keys[0]!r}")
+        nested: dict[str, Any] = {}
+        cursor = nested
+        for key in keys[:-1]:
+            cursor = cursor.setdefault(key, {})
+        cursor[keys[-1]] = value
+        config = merge(config, nested)
+    return config
+
+
+def experiment_tag(config_path: str | Path, overrides: list[str]) -> str:
+    """The experiment directory name: the config file's stem, then each override, sanitised."""
+    tag = Path(config_path).stem
+    for text in overrides:
+        tag += "__" + re.sub(r"[^\w.=+-]", "-", text)
+    return tag
+
+
+def frontend_tag(config: dict[str, Any]) -> str:
+    """The feature cache name: frontend name plus a hash of its full settings."""
+    digest = hashlib.sha1(
+        json.dumps(config["frontend_conf"], sort_keys=True).encode("utf-8")
+    ).hexdigest()[:8]
+    return f"{config['frontend']}_{digest}"
+
+
+def _plain(value: Any) -> Any:
+    """YAML-safe copy: tuples become lists."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def resolve(config: dict[str, Any]) -> dict[str, Any]:
+    """Check every name and key, fill in every default; the result is saved with the experiment."""
+    # Imported here: building the registries imports torch, which plain YAML handling does not need.
+    from antispoof.augment import AUGMENTATIONS
+    from antispoof.frontends import FRONTENDS
+    from antispoof.losses import LOSSES
+    from antispoof.models import MODELS
+    from antispoof.optim import OPTIMIZERS, SCHEDULERS
+
+    for part in ("frontend", "model", "loss", "optim"):
+        if not config.get(part):
+            raise ConfigError(f"the config names no {part}")
+    resolved: dict[str, Any] = {}
+    frontend = FRONTENDS.build(config["frontend"], config.get("frontend_conf"))
+    resolved["frontend"] = config["frontend"]
+    resolved["frontend_conf"] = FRONTENDS.resolved_conf(
+        config["frontend"], config.get("frontend_conf")
+    )
+    model = MODELS.build(config["model"], config.get("model_conf"), input_dim=frontend.output_dim)
+    resolved["model"] = config["model"]
+    resolved["model_conf"] = MODELS.resolved_conf(
+        config["model"], config.get("model_conf"), "input_dim"
+    )
+    LOSSES.build(config["loss"], config.get("loss_conf"), embedding_dim=model.embedding_dim)
+    resolved["loss"] = config["loss"]
+    resolved["loss_conf"] = LOSSES.resolved_conf(
+        config["loss"], config.get("loss_conf"), "embedding_dim"
+    )
+    resolved["optim"] = config["optim"]
+    OPTIMIZERS.get(config["optim"])
+    resolved["optim_conf"] = OPTIMIZERS.resolved_conf(
+        config["optim"], config.get("optim_conf"), "params"
+    )
+    scheduler = config.get("scheduler") or "constant"
+    resolved["scheduler"] = scheduler
+    scheduler_conf = config.get("scheduler_conf") or (
+        {"factor": 1.0} if scheduler == "constant" else {}
+    )
+    resolved["scheduler_conf"] = SCHEDULERS.resolved_conf(scheduler, scheduler_conf, "optimizer")
+    augment = config.get("augment") or {}
+    if not isinstance(augment, dict):
+        raise ConfigError("augment must map augmentation names to their settings")
+    resolved["augment"] = {
+        name: AUGMENTATIONS.resolved_conf(name, conf) for name, conf in augment.items()
+    }
+    train = _dataclass_from(TrainConf, config.get("train"), "train")
+    if train.loss_optim is not None:
+        OPTIMIZERS.get(train.loss_optim)
+        train.loss_optim_conf = OPTIMIZERS.resolved_conf(
+            train.loss_optim, train.loss_optim_conf, "params"
+        )
+    resolved["train"] = asdict(train)
+    resolved["inference"] = asdict(
+        _dataclass_from(InferenceConf, config.get("inference"), "inference")
+    )
+    return _plain(resolved)
+
+
+def resolve_file(config_path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    return resolve(apply_overrides(load_config(config_path), list(overrides or [])))
+
+
+def save_config(config: dict[str, Any], path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A per-process temporary name: parallel jobs may write the same file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_resolved(path: str | Path) -> dict[str, Any]:
+    """An experiment's saved config, checked again (a hand-edited typo is still an error)."""
+    return resolve(_load_yaml(Path(path)))
