@@ -1,0 +1,67 @@
+"""Score a data directory with a trained experiment: `<utt> <score>`, higher = more bona fide.
+
+Usage:
+    python -m antispoof.bin.score --exp_dir exp/<tag> --data_dir data/eval --out scores.txt \
+        [--feats dump/<frontend_tag>/eval/feats.scp] [--checkpoint best|last|PATH] [--ngpu N]
+
+Scoring is deterministic: the `inference` block of the experiment's config says how (segment
+windows averaged, or the full utterance). Run on a split of the data directory for parallel jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from antispoof.bin._cli import run_main
+from antispoof.config import read_resolved
+from antispoof.data.dataset import FeatureSource
+from antispoof.data.kaldi_files import read_table
+from antispoof.detector import build_detector
+from antispoof.scoring import score_utterances
+from antispoof.training.checkpoint import load_checkpoint
+from antispoof.training.device import autocast_dtype, select_device
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--exp_dir", required=True, type=Path)
+    parser.add_argument("--data_dir", required=True, type=Path)
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--feats", type=Path, help="feats.scp covering the data directory")
+    parser.add_argument("--checkpoint", default="best", help="best, last, or a path")
+    parser.add_argument("--ngpu", type=int, default=None)
+    args = parser.parse_args(argv)
+    config = read_resolved(args.exp_dir / "config.yaml")
+    device = select_device(args.ngpu)
+    checkpoint = (
+        args.exp_dir / "checkpoints" / f"{args.checkpoint}.pt"
+        if args.checkpoint in ("best", "last")
+        else Path(args.checkpoint)
+    )
+    detector = build_detector(config)
+    detector.load_state_dict(load_checkpoint(checkpoint)["detector"])
+    detector.to(device)
+    utts = list(read_table(args.data_dir / "wav.scp"))
+    scores = score_utterances(
+        detector,
+        utts,
+        FeatureSource(args.data_dir, detector.frontend.cpu(), args.feats),
+        config["inference"],
+        config["train"]["crop_frames"],
+        device,
+        autocast_dtype=autocast_dtype(device, config["train"]["precision"]),
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.writelines(f"{utt} {scores[utt]:.9g}\n" for utt in utts)
+    os.replace(tmp, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main, "score")

@@ -1,0 +1,255 @@
+"""The training loop: best checkpoint by dev EER, resumable, logged to TensorBoard and train.log.
+
+Every epoch reseeds from (seed, epoch), so a run resumed from `checkpoints/last.pt` after an
+interruption repeats exactly what an uninterrupted run would have done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from antispoof.data.dataset import FeatureSource, TrainingCrops, read_labels
+from antispoof.detector import Detector, build_detector
+from antispoof.losses.base import BONAFIDE
+from antispoof.metrics.det import compute_eer
+from antispoof.optim import OPTIMIZERS, SCHEDULERS
+from antispoof.scoring import score_utterances
+from antispoof.training.checkpoint import load_checkpoint, save_checkpoint
+from antispoof.training.device import autocast_dtype
+
+log = logging.getLogger("antispoof.train")
+
+
+@dataclass
+class TrainingData:
+    train_dir: Path
+    dev_dir: Path
+    train_feats: Path | None
+    dev_feats: Path | None
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _optimizers(detector: Detector, config: dict[str, Any]) -> list[torch.optim.Optimizer]:
+    train = config["train"]
+    model_params = list(detector.model.parameters())
+    loss_params = list(detector.loss.parameters())
+    if train["loss_optim"] is None:
+        return [
+            OPTIMIZERS.build(
+                config["optim"], config["optim_conf"], params=model_params + loss_params
+            )
+        ]
+    optimizers = [OPTIMIZERS.build(config["optim"], config["optim_conf"], params=model_params)]
+    if loss_params:
+        optimizers.append(
+            OPTIMIZERS.build(train["loss_optim"], train["loss_optim_conf"], params=loss_params)
+        )
+    return optimizers
+
+
+def _dev_eer(scores: dict[str, float], labels: dict[str, int]) -> float:
+    bonafide = np.array([s for u, s in scores.items() if labels[u] == BONAFIDE])
+    spoof = np.array([s for u, s in scores.items() if labels[u] != BONAFIDE])
+    eer, _ = compute_eer(bonafide, spoof)
+    return float(eer)
+
+
+class Trainer:
+    def __init__(
+        self, exp_dir: str | Path, config: dict[str, Any], data: TrainingData, device: torch.device
+    ):
+        self.exp_dir = Path(exp_dir)
+        self.config = config
+        self.train_conf = config["train"]
+        self.device = device
+        self.autocast = autocast_dtype(device, self.train_conf["precision"])
+        seed_everything(self.train_conf["seed"])
+        self.detector = build_detector(config).to(device)
+        self.optimizers = _optimizers(self.detector, config)
+        self.schedulers = [
+            SCHEDULERS.build(config["scheduler"], config["scheduler_conf"], optimizer=opt)
+            for opt in self.optimizers
+        ]
+        frontend = self.detector.frontend.cpu()
+        self.train_set = TrainingCrops(
+            data.train_dir,
+            FeatureSource(data.train_dir, frontend, data.train_feats),
+            self.train_conf["crop_frames"],
+            self.train_conf["seed"],
+        )
+        self.dev_source = FeatureSource(data.dev_dir, frontend, data.dev_feats)
+        self.dev_labels = read_labels(data.dev_dir)
+        self.checkpoint_dir = self.exp_dir / "checkpoints"
+        self.epoch = 0
+        self.best_eer = math.inf
+        self.best_epoch = 0
+        self.history: list[dict[str, float]] = []
+
+    def resume_if_possible(self) -> None:
+        last = self.checkpoint_dir / "last.pt"
+        if not last.exists():
+            return
+        state = load_checkpoint(last, self.device)
+        self.detector.load_state_dict(state["detector"])
+        for optimizer, opt_state in zip(self.optimizers, state["optimizers"], strict=True):
+            optimizer.load_state_dict(opt_state)
+        for scheduler, sched_state in zip(self.schedulers, state["schedulers"], strict=True):
+            scheduler.load_state_dict(sched_state)
+        self.epoch = state["epoch"]
+        self.best_eer = state["best_eer"]
+        self.best_epoch = state["best_epoch"]
+        self.history = state["history"]
+        log.info(
+            "resumed from %s after epoch %d (best dev EER %.4f at epoch %d)",
+            last,
+            self.epoch,
+            self.best_eer,
+            self.best_epoch,
+        )
+
+    def _train_epoch(self, epoch: int) -> float:
+        train = self.train_conf
+        seed_everything(train["seed"] + epoch)
+        self.train_set.set_epoch(epoch)
+        loader = DataLoader(
+            self.train_set,
+            batch_size=train["batch_size"],
+            shuffle=True,
+            drop_last=len(self.train_set) > train["batch_size"],
+            num_workers=train["num_workers"],
+            generator=torch.Generator().manual_seed(train["seed"] + epoch),
+        )
+        self.detector.train(True)
+        total, count = 0.0, 0
+        interactive = sys.stderr.isatty()
+        progress = tqdm(
+            loader,
+            desc=f"epoch {epoch}",
+            leave=False,
+            disable=None,
+            mininterval=1 if interactive else 30,
+        )
+        for step, (feats, labels) in enumerate(progress, start=1):
+            feats, labels = feats.to(self.device), labels.to(self.device)
+            with torch.autocast(
+                self.device.type,
+                dtype=self.autocast or torch.float32,
+                enabled=self.autocast is not None,
+            ):
+                loss = self.detector.loss(self.detector.model(feats), labels)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"epoch {epoch} step {step}: loss is {loss.item()}")
+            for optimizer in self.optimizers:
+                optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if train["grad_clip"]:
+                torch.nn.utils.clip_grad_norm_(
+                    [p for m in (self.detector.model, self.detector.loss) for p in m.parameters()],
+                    train["grad_clip"],
+                )
+            for optimizer in self.optimizers:
+                optimizer.step()
+            total += loss.item() * len(labels)
+            count += len(labels)
+            progress.set_postfix(loss=f"{total / count:.4f}")
+        return total / max(count, 1)
+
+    def _dev_scores(self) -> dict[str, float]:
+        return score_utterances(
+            self.detector,
+            sorted(self.dev_labels),
+            self.dev_source,
+            self.config["inference"],
+            self.train_conf["crop_frames"],
+            self.device,
+            num_workers=self.train_conf["num_workers"],
+            autocast_dtype=self.autocast,
+        )
+
+    def run(self) -> dict[str, Any]:
+        self.exp_dir.mkdir(parents=True, exist_ok=True)
+        self.resume_if_possible()
+        writer = SummaryWriter(str(self.exp_dir / "tensorboard"))
+        log.info(
+            "%d trainable parameters; %d training utterances; device %s",
+            self.detector.num_parameters(),
+            len(self.train_set),
+            self.device,
+        )
+        for epoch in range(self.epoch + 1, self.train_conf["epochs"] + 1):
+            started = time.time()
+            train_loss = self._train_epoch(epoch)
+            dev_eer = _dev_eer(self._dev_scores(), self.dev_labels)
+            learning_rate = self.optimizers[0].param_groups[0]["lr"]
+            for scheduler in self.schedulers:
+                scheduler.step()
+            improved = dev_eer < self.best_eer
+            if improved:
+                self.best_eer, self.best_epoch = dev_eer, epoch
+                save_checkpoint(
+                    {"detector": self.detector.state_dict(), "epoch": epoch, "dev_eer": dev_eer},
+                    self.checkpoint_dir / "best.pt",
+                )
+            record = {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "dev_eer": dev_eer,
+                "lr": learning_rate,
+                "seconds": time.time() - started,
+            }
+            self.history.append(record)
+            self.epoch = epoch
+            save_checkpoint(
+                {
+                    "detector": self.detector.state_dict(),
+                    "optimizers": [o.state_dict() for o in self.optimizers],
+                    "schedulers": [s.state_dict() for s in self.schedulers],
+                    "epoch": epoch,
+                    "best_eer": self.best_eer,
+                    "best_epoch": self.best_epoch,
+                    "history": self.history,
+                },
+                self.checkpoint_dir / "last.pt",
+            )
+            writer.add_scalar("train/loss", train_loss, epoch)
+            writer.add_scalar("dev/eer", dev_eer, epoch)
+            writer.add_scalar("train/lr", learning_rate, epoch)
+            writer.flush()
+            log.info(
+                "epoch %d/%d: train loss %.4f, dev EER %.3f %%%s (%.0f s)",
+                epoch,
+                self.train_conf["epochs"],
+                train_loss,
+                100 * dev_eer,
+                " (best)" if improved else "",
+                record["seconds"],
+            )
+        writer.close()
+        summary = {
+            "best_epoch": self.best_epoch,
+            "best_dev_eer": self.best_eer,
+            "epochs": self.epoch,
+            "history": self.history,
+            "parameters": self.detector.num_parameters(),
+        }
+        (self.exp_dir / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
