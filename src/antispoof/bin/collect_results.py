@@ -1,0 +1,82 @@
+"""Collect the metrics.json of experiments into a RESULTS.md, and print its main table.
+
+Usage:
+    python -m antispoof.bin.collect_results --out RESULTS.md [--title T] [--command CMD] \
+        [--wall_seconds S] exp/<tag1> [exp/<tag2> ...]
+
+Reads `<exp_dir>/<set>/metrics.json` for every test set found. Rows are experiment tag x test
+set (EER %, EER of the negated scores flagged when lower, min t-DCF where the set has one,
+trial counts); then one per-attack EER table per test set. The file records `--command`
+(default: this command line), the git commit of the code that produced it and, if given, the
+wall-clock time of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from antispoof.bin._cli import run_main
+from antispoof.evaluation.results_table import Result, main_table, results_markdown
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", required=True, type=Path, help="RESULTS.md to write")
+    parser.add_argument("--title", default="Results")
+    parser.add_argument("--command", help="the command that produced the results")
+    parser.add_argument("--wall_seconds", type=float, help="how long that command ran")
+    parser.add_argument("exp_dirs", nargs="+", type=Path, metavar="exp_dir")
+    args = parser.parse_args(argv)
+    results = [result for exp_dir in args.exp_dirs for result in read_results(exp_dir)]
+    command = args.command or shlex.join(
+        ["python", "-m", "antispoof.bin.collect_results", *(sys.argv[1:] if argv is None else argv)]
+    )
+    text = results_markdown(results, args.title, command, git_commit(), args.wall_seconds)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, args.out)
+    print(main_table(results))
+    return 0
+
+
+def read_results(exp_dir: Path) -> list[Result]:
+    """One Result per `<exp_dir>/<set>/metrics.json`, sets in name order; none is an error."""
+    paths = sorted(exp_dir.glob("*/metrics.json"))
+    if not paths:
+        raise FileNotFoundError(f"no <set>/metrics.json in {exp_dir}: run the evaluation first")
+    return [Result(exp_dir.resolve().name, path.parent.name, _read_json(path)) for path in paths]
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+
+
+def git_commit() -> str:
+    """Short commit of the code (this package's checkout), or "unknown" outside git."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return "unknown"
+    return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+
+if __name__ == "__main__":
+    run_main(main, "collect_results")

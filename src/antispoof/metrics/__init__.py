@@ -1,0 +1,27 @@
+"""Anti-spoofing metrics, computed exactly as the official ASVspoof evaluation packages do."""
+
+from antispoof.metrics.asv_scores import AsvScores, read_asv_scores
+from antispoof.metrics.det import compute_det_curve, compute_eer
+from antispoof.metrics.tdcf import (
+    ASVSPOOF_COST_MODEL,
+    CostModel,
+    TdcfCoefficients,
+    TdcfResult,
+    min_tdcf_2021,
+    min_tdcf_legacy,
+    tdcf_coefficients,
+)
+
+__all__ = [
+    "ASVSPOOF_COST_MODEL",
+    "AsvScores",
+    "CostModel",
+    "TdcfCoefficients",
+    "TdcfResult",
+    "compute_det_curve",
+    "compute_eer",
+    "min_tdcf_2021",
+    "min_tdcf_legacy",
+    "read_asv_scores",
+    "tdcf_coefficients",
+]

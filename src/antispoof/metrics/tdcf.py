@@ -1,0 +1,185 @@
+"""Minimum tandem detection cost function (t-DCF) of a CM in front of a fixed ASV system.
+
+Two formulations, both transcribed from the official ASVspoof code and evaluated over the DET
+points of `compute_det_curve`:
+
+- 2019 legacy (tDCF_python_v1, used by the 2019 LA papers):
+  `(C1 Pmiss_cm + C2 Pfa_cm) / min(C1, C2)`;
+- 2021 revised (`eval_metrics.compute_tDCF` of the 2021 package):
+  `(C0 + C1 Pmiss_cm + C2 Pfa_cm) / (C0 + min(C1, C2))`, never above 1 at its minimum.
+
+The ASV system operates at its own EER threshold (target vs non-target). Each coefficient is
+computed with the exact expression of its formulation, so both reproduce official figures to
+the last bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from antispoof.metrics.asv_scores import AsvScores
+from antispoof.metrics.det import compute_det_curve, compute_eer
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Priors and costs of the t-DCF; the defaults are the ASVspoof 2019 and 2021 values.
+
+    `c_miss` is the cost of rejecting a target (by the ASV or the CM), `c_fa` of the ASV
+    accepting a non-target, `c_fa_spoof` of accepting a spoof (the legacy `Cfa_cm`).
+    """
+
+    p_spoof: float = 0.05
+    p_tar: float = 0.9405  # (1 - p_spoof) * 0.99
+    p_non: float = 0.0095  # (1 - p_spoof) * 0.01
+    c_miss: float = 1.0
+    c_fa: float = 10.0
+    c_fa_spoof: float = 10.0
+
+    def __post_init__(self) -> None:
+        priors = (self.p_spoof, self.p_tar, self.p_non)
+        if min(priors) < 0 or abs(sum(priors) - 1) > 1e-10:
+            raise ValueError(f"t-DCF priors must be non-negative and sum to one, got {priors}")
+        if min(self.c_miss, self.c_fa, self.c_fa_spoof) < 0:
+            raise ValueError("t-DCF costs must be non-negative")
+
+
+ASVSPOOF_COST_MODEL = CostModel()
+
+
+@dataclass(frozen=True)
+class AsvOperatingPoint:
+    """Error rates of the ASV system at its EER threshold."""
+
+    eer: float
+    threshold: float
+    pfa: float  # non-targets accepted
+    pmiss: float  # targets rejected
+    pmiss_spoof: float  # spoofs rejected
+    pfa_spoof: float  # spoofs accepted
+
+
+@dataclass(frozen=True)
+class TdcfCoefficients:
+    """The 2021 C0, C1, C2, given directly where the organisers ship them (LA-C012-*.npy)."""
+
+    c0: float
+    c1: float
+    c2: float
+
+
+@dataclass(frozen=True)
+class TdcfResult:
+    """Minimum normalised t-DCF, the CM threshold reaching it, and the weights used.
+
+    The legacy formulation has no C0 term (reported as 0); `asv_eer` is None where the
+    coefficients were given rather than computed from ASV scores.
+    """
+
+    min_tdcf: float
+    cm_threshold: float
+    c0: float
+    c1: float
+    c2: float
+    asv_eer: float | None
+
+
+def asv_operating_point(asv: AsvScores) -> AsvOperatingPoint:
+    """Fix the ASV threshold at its EER point, as `obtain_asv_error_rates` does.
+
+    The official rates count a score equal to the threshold as accepted (`>=`), although the
+    DET threshold is the largest rejected score; this is kept for identical figures.
+    """
+    eer, threshold = compute_eer(asv.target, asv.nontarget)
+    return AsvOperatingPoint(
+        eer=eer,
+        threshold=threshold,
+        pfa=np.count_nonzero(asv.nontarget >= threshold) / asv.nontarget.size,
+        pmiss=np.count_nonzero(asv.target < threshold) / asv.target.size,
+        pmiss_spoof=np.count_nonzero(asv.spoof < threshold) / asv.spoof.size,
+        pfa_spoof=np.count_nonzero(asv.spoof >= threshold) / asv.spoof.size,
+    )
+
+
+def min_tdcf_legacy(
+    bonafide_scores: ArrayLike,
+    spoof_scores: ArrayLike,
+    asv: AsvScores,
+    costs: CostModel = ASVSPOOF_COST_MODEL,
+) -> TdcfResult:
+    """2019 legacy min t-DCF of CM scores (bona fide higher) with the organisers' ASV scores."""
+    point = asv_operating_point(asv)
+    c1 = costs.p_tar * (costs.c_miss - costs.c_miss * point.pmiss) - (
+        costs.p_non * costs.c_fa * point.pfa
+    )
+    c2 = costs.c_fa_spoof * costs.p_spoof * (1 - point.pmiss_spoof)
+    # The official code stops on negative weights; a zero one would divide by zero below.
+    if c1 <= 0 or c2 <= 0:
+        raise ValueError(
+            f"cannot evaluate the legacy t-DCF with non-positive weights C1={c1:g}, C2={c2:g}: "
+            "check the ASV scores (C2 is 0 when the ASV rejects every spoof at its EER "
+            "threshold)"
+        )
+    return _minimise(bonafide_scores, spoof_scores, 0.0, c1, c2, min(c1, c2), point.eer)
+
+
+def tdcf_coefficients(asv: AsvScores, costs: CostModel = ASVSPOOF_COST_MODEL) -> TdcfCoefficients:
+    """C0, C1, C2 of the 2021 revised t-DCF from ASV scores."""
+    point = asv_operating_point(asv)
+    c0 = costs.p_tar * costs.c_miss * point.pmiss + costs.p_non * costs.c_fa * point.pfa
+    c1 = costs.p_tar * costs.c_miss - (
+        costs.p_tar * costs.c_miss * point.pmiss + costs.p_non * costs.c_fa * point.pfa
+    )
+    c2 = costs.p_spoof * costs.c_fa_spoof * point.pfa_spoof
+    return TdcfCoefficients(c0=c0, c1=c1, c2=c2)
+
+
+def min_tdcf_2021(
+    bonafide_scores: ArrayLike,
+    spoof_scores: ArrayLike,
+    asv: AsvScores | TdcfCoefficients,
+    costs: CostModel = ASVSPOOF_COST_MODEL,
+) -> TdcfResult:
+    """2021 revised min t-DCF from ASV scores or from precomputed coefficients.
+
+    `costs` only matters when the coefficients are computed from ASV scores.
+    """
+    asv_eer = None
+    if isinstance(asv, AsvScores):
+        asv_eer = asv_operating_point(asv).eer
+        asv = tdcf_coefficients(asv, costs)
+    c0, c1, c2 = asv.c0, asv.c1, asv.c2
+    default = c0 + min(c1, c2)
+    if min(c0, c1, c2) < 0 or default <= 0:
+        raise ValueError(
+            f"cannot evaluate the 2021 t-DCF with weights C0={c0:g}, C1={c1:g}, C2={c2:g}: "
+            "they must be non-negative with C0 + min(C1, C2) > 0; check the ASV scores"
+        )
+    return _minimise(bonafide_scores, spoof_scores, c0, c1, c2, default, asv_eer)
+
+
+def _minimise(
+    bonafide_scores: ArrayLike,
+    spoof_scores: ArrayLike,
+    c0: float,
+    c1: float,
+    c2: float,
+    default: float,
+    asv_eer: float | None,
+) -> TdcfResult:
+    """Minimum of `(c0 + c1 Pmiss_cm + c2 Pfa_cm) / default` over the CM DET points."""
+    pmiss_cm, pfa_cm, thresholds = compute_det_curve(bonafide_scores, spoof_scores)
+    # Same operation order as the official code (c0 = 0 adds nothing), so identical floats.
+    curve = (c0 + c1 * pmiss_cm + c2 * pfa_cm) / default
+    index = int(np.argmin(curve))
+    return TdcfResult(
+        min_tdcf=float(curve[index]),
+        cm_threshold=float(thresholds[index]),
+        c0=c0,
+        c1=c1,
+        c2=c2,
+        asv_eer=asv_eer,
+    )
