@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+# shellcheck shell=bash
 # Source this file: it creates the project's Python environment (.venv at the repository root)
 # on first use, reinstalls it when pyproject.toml changes, and puts it first on PATH.
 # Needs only python3 (3.11+) with venv; everything else comes from the package registry.
@@ -16,5 +16,5 @@ if [ ! -f "${antispoof_stamp}" ] || [ "${antispoof_root}/pyproject.toml" -nt "${
 fi
 
 export PATH="${antispoof_venv}/bin:${PATH}"
-# Two processes per core fight over the BLAS pool; a Kaldi-style job sets its own thread count.
+# Logs of long jobs show progress as it happens.
 export PYTHONUNBUFFERED=1

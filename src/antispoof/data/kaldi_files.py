@@ -21,7 +21,8 @@ def iter_table(path: str | os.PathLike[str]) -> Iterator[tuple[int, str, str]]:
     Blank lines are errors, as Kaldi's table readers treat them.
     """
     path = Path(path)
-    with path.open(encoding="utf-8") as handle:
+    # newline="\n": universal newlines would hide a CRLF file and split lines on a lone CR.
+    with path.open(encoding="utf-8", newline="\n") as handle:
         for line_number, line in enumerate(handle, start=1):
             line = line.rstrip("\n")
             if line.endswith("\r"):

@@ -1,0 +1,405 @@
+"""The job launchers (utils/run_local.sh, utils/run_slurm.sh) and conf/cmd.sh, run through bash.
+
+Parallelism is proven by rendezvous, not timing: each job waits until every job has started,
+which only finishes if they all run at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+RUN_LOCAL = REPO / "utils" / "run_local.sh"
+RUN_SLURM = REPO / "utils" / "run_slurm.sh"
+CMD_SH = REPO / "conf" / "cmd.sh"
+
+# job.sh <index> <num_jobs>: marks its start, then waits (up to 20 s) for all jobs to start.
+RENDEZVOUS = """
+touch "started.$1"
+for _ in $(seq 200); do
+  [ "$(ls started.* | wc -l)" -ge "$2" ] && exit 0
+  sleep 0.1
+done
+exit 1
+"""
+
+STAMP = r"\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \w+ \d{4}"  # date(1) in the C locale
+
+
+def launch(
+    launcher: Path, cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "LC_ALL": "C", **(env or {})}
+    return subprocess.run(
+        ["bash", str(launcher), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def write_job(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "job.sh"
+    path.write_text(body)
+    return path
+
+
+def assert_log(log: Path, command: str, code: int, output: str, threads: int = 1) -> None:
+    lines = log.read_text().splitlines()
+    assert lines[0] == f"# {command}"
+    assert re.fullmatch(rf"# Started at {STAMP}", lines[1]), lines[1]
+    assert lines[2] == "#"
+    assert "\n".join(lines[3:-2]) == output
+    assert re.fullmatch(rf"# Accounting: time=\d+ threads={threads}", lines[-2]), lines[-2]
+    assert re.fullmatch(rf"# Ended \(code {code}\) at {STAMP}", lines[-1]), lines[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# run_local.sh
+
+
+def test_jobs_run_in_parallel(tmp_path: Path) -> None:
+    job = write_job(tmp_path, RENDEZVOUS)
+    result = launch(RUN_LOCAL, tmp_path, "JOB=1:4", "log/rv.JOB.log", "bash", str(job), "JOB", "4")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == result.stderr == ""
+    for index in range(1, 5):
+        assert_log(tmp_path / f"log/rv.{index}.log", f"bash {job} {index} 4", 0, "")
+
+
+def test_substitution_header_and_footer(tmp_path: Path) -> None:
+    result = launch(
+        RUN_LOCAL, tmp_path, "JOB=2:3", "exp/JOB/log/x.JOB.log", "echo", "job", "JOB", "of", "JOBS"
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "exp/1").exists()
+    for index in (2, 3):
+        log = tmp_path / f"exp/{index}/log/x.{index}.log"
+        assert_log(log, f"echo job {index} of {index}S", 0, f"job {index} of {index}S")
+
+
+def test_any_job_variable_name(tmp_path: Path) -> None:
+    result = launch(RUN_LOCAL, tmp_path, "SPLIT=1:2", "log/s.SPLIT.log", "echo", "SPLIT", "JOB")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "log/s.2.log").read_text().splitlines()[3] == "2 JOB"
+
+
+def test_quoted_pipe_and_redirection_act_in_the_job_shell(tmp_path: Path) -> None:
+    args = shlex.split("JOB=1:2 log/p.JOB.log echo hello JOB '|' tr a-z A-Z '>' out.JOB.txt")
+    result = launch(RUN_LOCAL, tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.2.txt").read_text() == "HELLO 2\n"
+    assert_log(tmp_path / "log/p.2.log", "echo hello 2 | tr a-z A-Z > out.2.txt", 0, "")
+
+
+def test_arguments_with_spaces_and_quotes_survive(tmp_path: Path) -> None:
+    args = ["a b", "it's", 'say "hi"', "ark:gunzip -c feats.JOB.gz |", "", "back\\slash"]
+    result = launch(RUN_LOCAL, tmp_path, "JOB=1:1", "log/q.JOB.log", "printf", "<%s>\\n", *args)
+    assert result.returncode == 0, result.stderr
+    output = (tmp_path / "log/q.1.log").read_text().splitlines()[3:-2]
+    expected = [a.replace("JOB", "1") for a in args]
+    assert output == [f"<{a}>" for a in expected]
+
+
+def test_threads_and_gpu_settings(tmp_path: Path) -> None:
+    result = launch(
+        RUN_LOCAL,
+        tmp_path,
+        "--num-threads",
+        "3",
+        "JOB=1:1",
+        "--gpu",  # options may also follow the range, as with run.pl
+        "0",
+        "--mem",
+        "4G",
+        "log/env.JOB.log",
+        "bash",
+        "-c",
+        'echo "$OMP_NUM_THREADS $MKL_NUM_THREADS [$CUDA_VISIBLE_DEVICES]"',
+        env={"CUDA_VISIBLE_DEVICES": "7"},
+    )
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "log/env.1.log").read_text().splitlines()
+    assert lines[3] == "3 3 []"
+    assert lines[-2].endswith("threads=3")
+
+
+def test_gpu_above_zero_leaves_cuda_visible_devices_alone(tmp_path: Path) -> None:
+    result = launch(
+        RUN_LOCAL,
+        tmp_path,
+        "--gpu",
+        "1",
+        "log/env.log",
+        "bash",
+        "-c",
+        'echo "[$CUDA_VISIBLE_DEVICES]"',
+        env={"CUDA_VISIBLE_DEVICES": "7"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "log/env.log").read_text().splitlines()[3] == "[7]"
+
+
+def test_failing_job_fails_the_launcher_after_all_jobs_end(tmp_path: Path) -> None:
+    # Job 2 fails at once; the others finish only after it has failed.
+    job = write_job(
+        tmp_path,
+        'if [ "$1" = 2 ]; then touch failed; exit 3; fi\n'
+        "until [ -e failed ]; do sleep 0.05; done\n"
+        'touch "done.$1"\n',
+    )
+    result = launch(RUN_LOCAL, tmp_path, "JOB=1:3", "log/f.JOB.log", "bash", str(job), "JOB")
+    assert result.returncode == 1
+    assert result.stderr == "run_local.sh: 1 / 3 failed, log is in log/f.2.log\n"
+    assert (tmp_path / "done.1").exists()
+    assert (tmp_path / "done.3").exists()
+    assert_log(tmp_path / "log/f.2.log", f"bash {job} 2", 3, "")
+    assert_log(tmp_path / "log/f.3.log", f"bash {job} 3", 0, "")
+
+
+def test_several_failures_name_the_first_failed_log(tmp_path: Path) -> None:
+    job = write_job(tmp_path, '[ "$1" -lt 3 ]\n')
+    result = launch(RUN_LOCAL, tmp_path, "JOB=1:5", "log/f.JOB.log", "bash", str(job), "JOB")
+    assert result.returncode == 1
+    assert result.stderr == "run_local.sh: 3 / 5 failed, log is in log/f.3.log\n"
+
+
+@pytest.mark.parametrize("max_jobs", ["1", "2"])
+def test_max_jobs_run_limits_concurrency(tmp_path: Path, max_jobs: str) -> None:
+    # Each job records its start and end; with N slots, no start may come while N jobs run.
+    job = write_job(tmp_path, 'echo "start $1" >> events\nsleep 0.05\necho "end $1" >> events\n')
+    args = f"--max_jobs_run {max_jobs} JOB=1:5 log/m.JOB.log bash {job} JOB".split()
+    result = launch(RUN_LOCAL, tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    running = 0
+    events = (tmp_path / "events").read_text().splitlines()
+    assert len(events) == 10
+    for event in events:
+        running += 1 if event.startswith("start") else -1
+        assert running <= int(max_jobs), events
+    if max_jobs == "1":
+        assert events == [f"{kind} {i}" for i in range(1, 6) for kind in ("start", "end")]
+
+
+def test_max_jobs_run_still_runs_jobs_in_parallel(tmp_path: Path) -> None:
+    # Pairs meet: jobs 1 and 2 must run together, then 3 and 4.
+    job = write_job(
+        tmp_path,
+        'touch "started.$1"\n'
+        "partner=$(($1 % 2 == 1 ? $1 + 1 : $1 - 1))\n"
+        'for _ in $(seq 200); do [ -e "started.$partner" ] && exit 0; sleep 0.1; done\n'
+        "exit 1\n",
+    )
+    args = f"--max-jobs-run 2 JOB=1:4 log/m.JOB.log bash {job} JOB".split()
+    result = launch(RUN_LOCAL, tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+
+
+def test_single_job_form(tmp_path: Path) -> None:
+    result = launch(RUN_LOCAL, tmp_path, "log/one.log", "echo", "JOB", "untouched")
+    assert result.returncode == 0, result.stderr
+    assert_log(tmp_path / "log/one.log", "echo JOB untouched", 0, "JOB untouched")
+
+    result = launch(RUN_LOCAL, tmp_path, "log/one.log", "false")
+    assert result.returncode == 1
+    assert result.stderr == "run_local.sh: job failed, log is in log/one.log\n"
+    assert_log(tmp_path / "log/one.log", "false", 1, "")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-jobs", "2", "JOB=1:2", "log/x.JOB.log", "true"], "unknown option --max-jobs"),
+        (["JOB=1:2", "log/x.log", "true"], "lacks JOB"),
+        (["JOB=3:2", "log/x.JOB.log", "true"], "empty job range"),
+        (["JOB=1:2", "log/x.JOB.log"], "expected"),
+        (["--max-jobs-run", "0", "JOB=1:2", "log/x.JOB.log", "true"], "--max-jobs-run"),
+        (["--num-threads", "two", "log/x.log", "true"], "--num-threads"),
+    ],
+)
+def test_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    result = launch(RUN_LOCAL, tmp_path, *args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert not (tmp_path / "log").exists()
+
+
+def test_help(tmp_path: Path) -> None:
+    result = launch(RUN_LOCAL, tmp_path, "--help")
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout
+    assert "--max-jobs-run N" in result.stdout
+
+
+def test_sigterm_stops_the_running_jobs(tmp_path: Path) -> None:
+    args = ["JOB=1:2", "log/s.JOB.log", "touch", "started.JOB", "&&", "sleep", "60"]
+    process = subprocess.Popen(
+        ["bash", str(RUN_LOCAL), *args], cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 20
+    while not all((tmp_path / f"started.{i}").exists() for i in (1, 2)):
+        assert time.monotonic() < deadline, "the jobs did not start"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 143
+    assert "interrupted" in stderr
+    for index in (1, 2):
+        last = (tmp_path / f"log/s.{index}.log").read_text().splitlines()[-1]
+        assert last.startswith("# Ended (code 143)")
+
+
+# ---------------------------------------------------------------------------------------------
+# run_slurm.sh, against a fake sbatch that runs the array's tasks one after another
+
+FAKE_SBATCH = """#!/usr/bin/env bash
+# Fake sbatch: records its arguments and the script, runs the tasks locally, exits 1 if any failed.
+printf '%s\\n' "$@" > sbatch.args
+script=${!#}
+range=$(sed -n 's/^#SBATCH --array=\\([0-9]*-[0-9]*\\).*/\\1/p' "$script")
+echo 4242
+rc=0
+if [ -z "$range" ]; then
+  bash "$script" || rc=1
+  exit "$rc"
+fi
+for ((i = ${range%-*}; i <= ${range#*-}; i++)); do
+  case " ${FAKE_SBATCH_SKIP:-} " in *" $i "*) continue ;; esac
+  SLURM_ARRAY_TASK_ID=$i bash "$script" || rc=1
+done
+exit "$rc"
+"""
+
+
+@pytest.fixture
+def slurm_env(tmp_path: Path) -> dict[str, str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sbatch = bin_dir / "sbatch"
+    sbatch.write_text(FAKE_SBATCH)
+    sbatch.chmod(0o755)
+    return {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "ANTISPOOF_SLURM_OPTS": "--partition=cpu --time=1:00:00",
+        "ANTISPOOF_SLURM_LOG_WAIT": "0",
+    }
+
+
+def test_slurm_array_script_and_logs(tmp_path: Path, slurm_env: dict[str, str]) -> None:
+    options = shlex.split("--num-threads 2 --mem 4G --gpu 1 --max-jobs-run 2")
+    command = shlex.split("echo 'a b' JOB '|' tr a-z A-Z")
+    result = launch(
+        RUN_SLURM, tmp_path, *options, "JOB=1:3", "log/x.JOB.log", *command, env=slurm_env
+    )
+    assert result.returncode == 0, result.stderr
+    script = (tmp_path / "log/q/x.sh").read_text()
+    for line in [
+        "#SBATCH --array=1-3%2",
+        "#SBATCH --cpus-per-task=2",
+        "#SBATCH --mem=4G",
+        "#SBATCH --gres=gpu:1",
+        "#SBATCH --output=log/q/x.%a.out",
+    ]:
+        assert line in script.splitlines()
+    assert "SLURM_ARRAY_TASK_ID" in script
+    sbatch_args = (tmp_path / "sbatch.args").read_text().split()
+    assert sbatch_args == shlex.split("--parsable --wait --partition=cpu --time=1:00:00 log/q/x.sh")
+    for index in (1, 2, 3):
+        log = tmp_path / f"log/x.{index}.log"
+        assert_log(log, f"echo 'a b' {index} | tr a-z A-Z", 0, f"A B {index}", threads=2)
+
+
+def test_slurm_single_job_without_gpu(tmp_path: Path, slurm_env: dict[str, str]) -> None:
+    command = ["bash", "-c", 'echo "[$CUDA_VISIBLE_DEVICES] $OMP_NUM_THREADS"']
+    result = launch(RUN_SLURM, tmp_path, "--gpu", "0", "exp/train.log", *command, env=slurm_env)
+    assert result.returncode == 0, result.stderr
+    script = (tmp_path / "exp/q/train.sh").read_text()
+    assert "--array" not in script
+    assert "--gres" not in script
+    assert (tmp_path / "exp/train.log").read_text().splitlines()[3] == "[] 1"
+
+
+def test_slurm_failed_task_is_reported(tmp_path: Path, slurm_env: dict[str, str]) -> None:
+    job = write_job(tmp_path, '[ "$1" != 2 ]\n')
+    result = launch(
+        RUN_SLURM, tmp_path, "JOB=1:3", "log/f.JOB.log", "bash", str(job), "JOB", env=slurm_env
+    )
+    assert result.returncode == 1
+    assert result.stderr == "run_slurm.sh: 1 / 3 failed, log is in log/f.2.log\n"
+    assert_log(tmp_path / "log/f.2.log", f"bash {job} 2", 1, "")
+
+
+def test_slurm_task_that_never_ended_is_a_failure(
+    tmp_path: Path, slurm_env: dict[str, str]
+) -> None:
+    # A log of an earlier, successful run must not pass for the task that did not run.
+    (tmp_path / "log").mkdir()
+    (tmp_path / "log/f.3.log").write_text("# true\n# Ended (code 0) at Mon Jan  1 00:00:00 2024\n")
+    env = {**slurm_env, "FAKE_SBATCH_SKIP": "3"}
+    result = launch(RUN_SLURM, tmp_path, "JOB=1:3", "log/f.JOB.log", "true", env=env)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "run_slurm.sh: 1 / 3 failed, log is in log/f.3.log"
+    assert "log/q/f.3.out" in lines[1]
+    assert not (tmp_path / "log/f.3.log").exists()
+
+
+def test_slurm_submission_failure(tmp_path: Path, slurm_env: dict[str, str]) -> None:
+    (tmp_path / "bin" / "sbatch").write_text(
+        "#!/bin/sh\necho 'sbatch: invalid partition' >&2\nexit 1\n"
+    )
+    result = launch(RUN_SLURM, tmp_path, "JOB=1:2", "log/x.JOB.log", "true", env=slurm_env)
+    assert result.returncode == 1
+    assert "sbatch: invalid partition" in result.stderr
+    assert "run_slurm.sh: sbatch did not submit log/q/x.sh (exit code 1)" in result.stderr
+
+
+def test_slurm_usage_error(tmp_path: Path, slurm_env: dict[str, str]) -> None:
+    result = launch(RUN_SLURM, tmp_path, "--queue", "x", "log/x.log", "true", env=slurm_env)
+    assert result.returncode == 1
+    assert "unknown option --queue" in result.stderr
+    assert not (tmp_path / "sbatch.args").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# conf/cmd.sh
+
+
+def source_cmd_sh(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    printed = '"$train_cmd" "$decode_cmd" "$feats_cmd"'
+    script = f'set -euo pipefail; . {CMD_SH}; printf "%s\\n" {printed}'
+    clean = {k: v for k, v in os.environ.items() if k not in ("ANTISPOOF_ROOT", "cmd_backend")}
+    env = {**clean, **env}
+    return subprocess.run(
+        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_cmd_sh_defaults_to_local(tmp_path: Path) -> None:
+    result = source_cmd_sh(tmp_path, {})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{REPO}/utils/run_local.sh"] * 3
+
+
+def test_cmd_sh_slurm_and_root(tmp_path: Path) -> None:
+    result = source_cmd_sh(tmp_path, {"cmd_backend": "slurm", "ANTISPOOF_ROOT": "/opt/as"})
+    assert result.returncode == 0, result.stderr
+    for line in result.stdout.splitlines():
+        assert re.fullmatch(r"/opt/as/utils/run_slurm\.sh --mem \d+G", line)
+
+
+def test_cmd_sh_unknown_backend(tmp_path: Path) -> None:
+    result = source_cmd_sh(tmp_path, {"cmd_backend": "sge"})
+    assert result.returncode == 1
+    assert "sge" in result.stderr

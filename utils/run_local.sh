@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Run a command as parallel jobs on this machine, with the interface of Kaldi's run.pl.
+#
+# Usage:
+#   utils/run_local.sh [options] JOB=1:N log/x.JOB.log command args ... JOB ...
+#   utils/run_local.sh [options] log/x.log command args ...
+# e.g.
+#   utils/run_local.sh --max-jobs-run 4 JOB=1:8 exp/log/feats.JOB.log \
+#     python -m antispoof.bin.make_feats data/train/split8/JOB dump/JOB
+#
+# Options (before or after the JOB=start:end range; dashes or underscores):
+#   --max-jobs-run N   run at most N jobs at a time (default: all at once)
+#   --num-threads N    threads per job: sets OMP_NUM_THREADS and MKL_NUM_THREADS (default: 1)
+#   --gpu N            GPUs per job; 0 hides them (CUDA_VISIBLE_DEVICES=""); N > 0 leaves
+#                      CUDA_VISIBLE_DEVICES alone (default: not given, left alone)
+#   --mem X            memory per job; accepted for compatibility with run_slurm.sh, ignored here
+#
+# The job variable (JOB above; any name works, e.g. SPLIT=1:4) is replaced by the job index
+# wherever it occurs in the log path and in the command. Each job runs as `bash -c "<command
+# line>"`, where an argument without whitespace or quotes goes in as is, so a pipe or a
+# redirection passed as its own quoted argument ('|' or \|, '>' or \>) acts in the job's shell,
+# as with run.pl; an argument with whitespace or quotes stays one argument (an rspecifier such as
+# "ark:gunzip -c x.gz |" reaches the program intact). Each log holds:
+#   # <command line>
+#   # Started at <date>
+#   <the job's stdout and stderr>
+#   # Accounting: time=<seconds> threads=<n>
+#   # Ended (code <exit status>) at <date>
+# Every job runs to completion; if any failed, the launcher names the first failed log on stderr
+# and exits 1. Interrupting the launcher (Ctrl-C, SIGTERM) stops the jobs it started.
+
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+
+help_message=$(sed -n '2,/^$/s/^# \{0,1\}//p' "$0") # the comment block above
+max_jobs_run=""
+num_threads=1
+gpu=""
+# shellcheck disable=SC2034  # accepted so that run_slurm.sh options work here; unused locally
+mem=""
+
+# shellcheck source=parse_options.sh
+. "$(dirname "${BASH_SOURCE[0]}")/parse_options.sh"
+jobvar=""
+job_start=1
+job_end=1
+if [[ $# -gt 0 && $1 =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+)(:([0-9]+))?$ ]]; then
+  jobvar=${BASH_REMATCH[1]}
+  job_start=$((10#${BASH_REMATCH[2]}))
+  job_end=$((10#${BASH_REMATCH[4]:-${BASH_REMATCH[2]}}))
+  shift
+  # shellcheck source=parse_options.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/parse_options.sh" # options may also follow the range
+fi
+
+die() {
+  echo "run_local.sh: $*" >&2
+  exit 1
+}
+
+[ $# -ge 2 ] || die "expected [JOB=start:end] <log> <command> ...; see $0 --help"
+[[ -z ${max_jobs_run} || ${max_jobs_run} =~ ^[1-9][0-9]*$ ]] \
+  || die "--max-jobs-run must be a positive integer, got '${max_jobs_run}'"
+[[ ${num_threads} =~ ^[1-9][0-9]*$ ]] || die "--num-threads must be a positive integer, got '${num_threads}'"
+[[ -z ${gpu} || ${gpu} =~ ^[0-9]+$ ]] || die "--gpu must be a non-negative integer, got '${gpu}'"
+[ "${job_start}" -le "${job_end}" ] || die "empty job range ${jobvar}=${job_start}:${job_end}"
+log_template=$1
+shift
+if [[ ${job_end} -gt ${job_start} && ${log_template} != *"${jobvar}"* ]]; then
+  die "${jobvar}=${job_start}:${job_end} runs several jobs, but the log name ${log_template} lacks ${jobvar}"
+fi
+
+# The command line, quoted for `bash -c` as described above.
+cmd_template=""
+for arg in "$@"; do
+  if [[ -z ${arg} || ${arg} == *[[:space:]\'\"\\]* ]]; then
+    arg="'${arg//\'/\'\\\'\'}'" # single-quoted; a ' inside becomes '\''
+  fi
+  cmd_template+="${cmd_template:+ }${arg}"
+done
+
+export OMP_NUM_THREADS=${num_threads} MKL_NUM_THREADS=${num_threads}
+if [ "${gpu}" = 0 ]; then
+  export CUDA_VISIBLE_DEVICES=""
+fi
+
+# run_job <log> <command line>: one job, its output and accounting in <log>; returns its status.
+# Called in a `||` context, so a failing step (an unwritable log) cannot skip the return value.
+run_job() {
+  local log=$1 cmd=$2 rc=0 start=${SECONDS} child=""
+  # The launcher stops a job with SIGTERM; pass it on to the command (background jobs of a
+  # script ignore SIGINT, so Ctrl-C alone would not reach it).
+  trap '[ -z "${child}" ] || kill -TERM "${child}" 2>/dev/null || true' TERM
+  mkdir -p "$(dirname "${log}")"
+  printf '# %s\n# Started at %s\n#\n' "${cmd}" "$(date)" >"${log}"
+  bash -c "${cmd}" >>"${log}" 2>&1 &
+  child=$!
+  wait "${child}" || rc=$?
+  while kill -0 "${child}" 2>/dev/null; do # the wait above was cut short by the trap
+    rc=0
+    wait "${child}" || rc=$?
+  done
+  printf '# Accounting: time=%s threads=%s\n# Ended (code %s) at %s\n' \
+    "$((SECONDS - start))" "${num_threads}" "${rc}" "$(date)" >>"${log}"
+  return "${rc}"
+}
+
+num_jobs=$((job_end - job_start + 1))
+if [[ -n ${max_jobs_run} && ${max_jobs_run} -lt ${num_jobs} ]]; then
+  # A FIFO holding one token per free slot: a job takes one to start and gives it back at the end.
+  fifo_dir=$(mktemp -d)
+  mkfifo "${fifo_dir}/slots"
+  exec {slots}<>"${fifo_dir}/slots"
+  rm -r "${fifo_dir}"
+  for ((k = 0; k < max_jobs_run; k++)); do
+    printf '.' >&"${slots}"
+  done
+fi
+
+pids=()
+logs=()
+stop_jobs() { # stop_jobs <exit status>
+  trap - INT TERM
+  echo "run_local.sh: interrupted; stopping the jobs" >&2
+  if [ "${#pids[@]}" -gt 0 ]; then
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+  fi
+  wait || true
+  exit "$1"
+}
+trap 'stop_jobs 130' INT
+trap 'stop_jobs 143' TERM
+
+for ((job = job_start; job <= job_end; job++)); do
+  log=${log_template}
+  cmd=${cmd_template}
+  if [ -n "${jobvar}" ]; then
+    log=${log//"${jobvar}"/${job}}
+    cmd=${cmd//"${jobvar}"/${job}}
+  fi
+  if [ -n "${slots:-}" ]; then
+    read -r -n 1 -u "${slots}" _
+  fi
+  (
+    rc=0
+    run_job "${log}" "${cmd}" || rc=$?
+    if [ -n "${slots:-}" ]; then
+      printf '.' >&"${slots}"
+    fi
+    exit "${rc}"
+  ) &
+  pids+=("$!")
+  logs+=("${log}")
+done
+
+# Collect every job's status: bash keeps the status of each finished background job until it
+# is waited for, so none is lost however the jobs interleave.
+failed=()
+for i in "${!pids[@]}"; do
+  wait "${pids[i]}" || failed+=("${logs[i]}")
+done
+trap - INT TERM
+
+if [ "${#failed[@]}" -gt 0 ]; then
+  if [ "${num_jobs}" -eq 1 ]; then
+    echo "run_local.sh: job failed, log is in ${failed[0]}" >&2
+    if [[ -z ${jobvar} && ${log_template} == *JOB* ]]; then
+      echo "run_local.sh: the log name holds JOB: did you forget JOB=1:\$nj?" >&2
+    fi
+  else
+    echo "run_local.sh: ${#failed[@]} / ${num_jobs} failed, log is in ${failed[0]}" >&2
+  fi
+  exit 1
+fi
