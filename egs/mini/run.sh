@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# mini: a synthetic corpus in the exact ASVspoof 2019 LA layout, made by stage 0, on which
+# LFCC -> ResNet18 is trained with Softmax and with OC-Softmax, in minutes on a CPU.
+#
+# Usage: egs/mini/run.sh [pipeline options]   e.g. --stage 3 --stop-stage 5 --nj 2
+# (./run.sh at the repository root with no recipe runs this.) See ../../run.sh for the options.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+exec ../../run.sh \
+  --recipe_dir "$(pwd)" \
+  --get_corpus local/mini/make_corpus.sh \
+  --prepare_data local/asvspoof2019/prepare_data.sh \
+  --db_root db/mini \
+  --train_set train --dev_set dev --test_sets "dev eval" \
+  --config "conf/lfcc_resnet18_softmax.yaml conf/lfcc_resnet18_ocsoftmax.yaml" \
+  "$@"

@@ -1,0 +1,1 @@
+"""Corpus-specific parsing of official protocols into Kaldi data directories."""

@@ -1,0 +1,103 @@
+"""ASVspoof 2019 LA: CM protocols to Kaldi data directories (research/corpora.md §1).
+
+Protocol lines are `SPEAKER_ID UTT_ID - SYSTEM_ID KEY`; the system id is `-` for bona fide and
+A01–A19 for spoof. `wav.scp` is built from the protocol, never from a listing of `flac/`: the
+real dev and eval folders also hold ASV enrolment files that are not CM trials.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from antispoof.data.kaldi_files import write_table
+
+SPLITS = {
+    "train": ("ASVspoof2019.LA.cm.train.trn.txt", "ASVspoof2019_LA_train"),
+    "dev": ("ASVspoof2019.LA.cm.dev.trl.txt", "ASVspoof2019_LA_dev"),
+    "eval": ("ASVspoof2019.LA.cm.eval.trl.txt", "ASVspoof2019_LA_eval"),
+}
+ASV_SCORES = "ASVspoof2019_LA_asv_scores/ASVspoof2019.LA.asv.{split}.gi.trl.scores.txt"
+ATTACK_ID = re.compile(r"A\d\d")
+
+
+class ProtocolError(ValueError):
+    """A malformed protocol line; the message names the file and the line."""
+
+
+@dataclass(frozen=True)
+class Trial:
+    speaker: str
+    utt: str
+    attack: str  # `bonafide` or the system id
+    label: str  # `bonafide` or `spoof`
+
+
+def parse_cm_protocol(path: Path) -> list[Trial]:
+    if not path.is_file():
+        raise FileNotFoundError(f"CM protocol not found: {path}")
+    trials: list[Trial] = []
+    seen: dict[str, int] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            fields = line.split()
+            where = f"{path}:{line_number}"
+            if len(fields) != 5:
+                raise ProtocolError(
+                    f"{where}: expected 5 fields (SPEAKER UTT - SYSTEM KEY), "
+                    f"got {len(fields)}: {line.strip()!r}"
+                )
+            speaker, utt, _, system, key = fields
+            if key not in ("bonafide", "spoof"):
+                raise ProtocolError(f"{where}: key {key!r} is not bonafide or spoof")
+            if key == "bonafide" and system != "-":
+                raise ProtocolError(f"{where}: bona fide trial with system id {system!r}")
+            if key == "spoof" and not ATTACK_ID.fullmatch(system):
+                raise ProtocolError(
+                    f"{where}: spoof trial with system id {system!r} (expected A01..A19)"
+                )
+            if utt in seen:
+                raise ProtocolError(f"{where}: utterance {utt} already listed on line {seen[utt]}")
+            seen[utt] = line_number
+            trials.append(Trial(speaker, utt, "bonafide" if key == "bonafide" else system, key))
+    if not trials:
+        raise ProtocolError(f"{path}: empty protocol")
+    return trials
+
+
+def write_data_dir(trials: list[Trial], audio_dir: Path, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_table(out_dir / "wav.scp", ((t.utt, str(audio_dir / f"{t.utt}.flac")) for t in trials))
+    write_table(out_dir / "utt2spk", ((t.utt, t.speaker) for t in trials))
+    write_table(out_dir / "utt2label", ((t.utt, t.label) for t in trials))
+    write_table(out_dir / "utt2attack", ((t.utt, t.attack) for t in trials))
+    spk2utt: dict[str, list[str]] = {}
+    for trial in sorted(trials, key=lambda t: t.utt.encode("utf-8")):
+        spk2utt.setdefault(trial.speaker, []).append(trial.utt)
+    write_table(out_dir / "spk2utt", ((spk, " ".join(utts)) for spk, utts in spk2utt.items()))
+
+
+def prepare(db_root: Path, data_root: Path, splits: list[str]) -> dict[str, int]:
+    """Write `data_root/<split>/` for each split; dev and eval also get the ASV scores."""
+    la_root = db_root / "LA"
+    if not la_root.is_dir():
+        raise FileNotFoundError(f"{la_root} not found: is --db_root the directory that holds LA/?")
+    counts = {}
+    for split in splits:
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; choose from {sorted(SPLITS)}")
+        protocol_name, audio_name = SPLITS[split]
+        trials = parse_cm_protocol(la_root / "ASVspoof2019_LA_cm_protocols" / protocol_name)
+        out_dir = data_root / split
+        write_data_dir(trials, (la_root / audio_name / "flac").resolve(), out_dir)
+        asv_scores = la_root / ASV_SCORES.format(split=split)
+        if split != "train":
+            if not asv_scores.is_file():
+                raise FileNotFoundError(
+                    f"ASV score file not found: {asv_scores} (needed for the t-DCF)"
+                )
+            shutil.copyfile(asv_scores, out_dir / "asv_scores.txt")
+        counts[split] = len(trials)
+    return counts

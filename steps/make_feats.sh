@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Run an experiment's frozen frontend over a data directory into a kaldiio ark/scp store.
+#
+# Usage: steps/make_feats.sh [--nj 2] [--cmd utils/run_local.sh] <exp_config> <data_dir> <out_dir>
+#   e.g. steps/make_feats.sh --nj 4 exp/lfcc_resnet18_ocsoftmax/config.yaml data/train dump/lfcc_1a2b3c4d/train
+# Writes <out_dir>/feats.scp (sorted), the per-job arks, utt2num_frames, frontend.yaml and .done.
+set -euo pipefail
+
+nj=2                                                   # parallel jobs
+cmd="${ANTISPOOF_ROOT:-.}/utils/run_local.sh"          # job launcher (conf/cmd.sh: feats_cmd)
+help_message="$(sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//')"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=utils/parse_options.sh
+. "${root}/utils/parse_options.sh"
+# shellcheck source=utils/log.sh
+. "${root}/utils/log.sh"
+
+if [ $# -ne 3 ]; then
+  echo "${help_message}" >&2
+  exit 1
+fi
+config=$1
+data_dir=$2
+out_dir=$3
+
+mkdir -p "${out_dir}/log"
+rm -f "${out_dir}/.done"
+"${root}/utils/split_data.sh" "${data_dir}" "${nj}"
+log "extracting features of ${data_dir} in ${nj} jobs (logs: ${out_dir}/log)"
+# ${cmd} is a command line with its own options, split into words on purpose (Kaldi style).
+# shellcheck disable=SC2086
+${cmd} --num-threads 1 JOB=1:"${nj}" "${out_dir}/log/make_feats.JOB.log" \
+  python -m antispoof.bin.make_feats --config "${config}" \
+  --data_dir "${data_dir}/split${nj}/JOB" --out "${out_dir}/feats.JOB"
+
+for job in $(seq "${nj}"); do cat "${out_dir}/feats.${job}.scp"; done | LC_ALL=C sort > "${out_dir}/feats.scp"
+for job in $(seq "${nj}"); do cat "${out_dir}/feats.${job}.utt2num_frames"; done \
+  | LC_ALL=C sort > "${out_dir}/utt2num_frames"
+expected=$(wc -l < "${data_dir}/wav.scp")
+got=$(wc -l < "${out_dir}/feats.scp")
+if [ "${expected}" -ne "${got}" ]; then
+  log "error: ${out_dir}/feats.scp has ${got} utterances, ${data_dir}/wav.scp has ${expected}"
+  exit 1
+fi
+touch "${out_dir}/.done"
+log "wrote ${out_dir}/feats.scp (${got} utterances)"

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Score a data directory with a trained experiment in parallel jobs: <out_dir>/scores.txt.
+#
+# Usage: steps/score.sh [--nj 2] [--cmd utils/run_local.sh] [--ngpu N] [--feats scp] [--checkpoint best] \
+#          <exp_dir> <data_dir> <out_dir>
+#   e.g. steps/score.sh --nj 4 exp/lfcc_resnet18_ocsoftmax data/eval exp/lfcc_resnet18_ocsoftmax/eval
+# scores.txt holds `<utt> <score>` for every utterance of wav.scp, higher = more bona fide.
+set -euo pipefail
+
+nj=2                                           # parallel jobs
+cmd="${ANTISPOOF_ROOT:-.}/utils/run_local.sh"  # job launcher (conf/cmd.sh: decode_cmd)
+ngpu=""                                        # 0, 1; empty: a GPU if present
+feats=""                                       # feature cache covering the data directory
+checkpoint=best                                # best, last, or a checkpoint path
+num_threads=1                                  # torch threads per job
+help_message="$(sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//')"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=utils/parse_options.sh
+. "${root}/utils/parse_options.sh"
+# shellcheck source=utils/log.sh
+. "${root}/utils/log.sh"
+
+if [ $# -ne 3 ]; then
+  echo "${help_message}" >&2
+  exit 1
+fi
+exp_dir=$1
+data_dir=$2
+out_dir=$3
+
+extra=(--checkpoint "${checkpoint}")
+[ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}")
+[ -n "${feats}" ] && extra+=(--feats "${feats}")
+
+mkdir -p "${out_dir}/log"
+rm -f "${out_dir}/.done.score"
+"${root}/utils/split_data.sh" "${data_dir}" "${nj}"
+# shellcheck disable=SC2086  # ${cmd} is a command line with its own options (Kaldi style)
+${cmd} --num-threads "${num_threads}" JOB=1:"${nj}" "${out_dir}/log/score.JOB.log" \
+  python -m antispoof.bin.score --exp_dir "${exp_dir}" --data_dir "${data_dir}/split${nj}/JOB" \
+  --out "${out_dir}/scores.JOB.txt" "${extra[@]}"
+for job in $(seq "${nj}"); do cat "${out_dir}/scores.${job}.txt"; done | LC_ALL=C sort > "${out_dir}/scores.txt"
+for job in $(seq "${nj}"); do rm "${out_dir}/scores.${job}.txt"; done
+touch "${out_dir}/.done.score"
+log "wrote ${out_dir}/scores.txt ($(wc -l < "${out_dir}/scores.txt") utterances)"

@@ -1,0 +1,85 @@
+"""Stage 1 for ASVspoof 2019 LA, on the format-exact mini replica and on malformed protocols."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from antispoof.corpora.asvspoof2019 import ProtocolError, parse_cm_protocol, prepare
+from antispoof.data.datadir import validate_data_dir
+from antispoof.data.kaldi_files import read_table
+
+REPO = Path(__file__).resolve().parents[1]
+PROTOCOLS = "LA/ASVspoof2019_LA_cm_protocols"
+
+
+@pytest.fixture(scope="module")
+def mini_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("mini") / "db"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "antispoof.bin.make_mini_corpus",
+            "--out_dir",
+            str(db),
+            "--scale",
+            "0.2",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return db
+
+
+def test_data_dirs_come_from_the_protocols_not_the_audio_folders(mini_db, tmp_path):
+    subprocess.run(
+        [str(REPO / "local/asvspoof2019/prepare_data.sh"), str(mini_db), str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    for split, folder in (("train", "train"), ("dev", "dev"), ("eval", "eval")):
+        data_dir = tmp_path / split
+        validate_data_dir(data_dir, check_audio_exists=True)
+        protocol = next((mini_db / PROTOCOLS).glob(f"*.{split}.*.txt"))
+        trials = [line.split() for line in protocol.read_text().splitlines()]
+        wav_scp = read_table(data_dir / "wav.scp")
+        assert sorted(wav_scp) == sorted(t[1] for t in trials)
+        flac = {p.stem for p in (mini_db / f"LA/ASVspoof2019_LA_{folder}/flac").glob("*.flac")}
+        if split != "train":
+            # The folders also hold ASV enrolment files: they must not become trials.
+            assert flac - set(wav_scp)
+        labels = read_table(data_dir / "utt2label")
+        attacks = read_table(data_dir / "utt2attack")
+        for speaker, utt, _, system, key in trials:
+            assert labels[utt] == key
+            assert attacks[utt] == ("bonafide" if key == "bonafide" else system)
+            assert read_table(data_dir / "utt2spk")[utt] == speaker
+    assert (tmp_path / "eval" / "asv_scores.txt").exists()
+    assert not (tmp_path / "train" / "asv_scores.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("LA_0079 LA_T_1 - - bonafide extra", "expected 5 fields"),
+        ("LA_0079 LA_T_1 - A01 bonafid", "key 'bonafid'"),
+        ("LA_0079 LA_T_1 - A01 bonafide", "bona fide trial with system id 'A01'"),
+        ("LA_0079 LA_T_1 - - spoof", "spoof trial with system id '-'"),
+    ],
+)
+def test_malformed_protocol_lines_are_named_by_file_and_line(tmp_path, line, message):
+    protocol = tmp_path / "protocol.txt"
+    protocol.write_text(f"LA_0079 LA_T_0 - - bonafide\n{line}\n")
+    with pytest.raises(ProtocolError, match=rf"protocol.txt:2: {message}"):
+        parse_cm_protocol(protocol)
+
+
+def test_duplicate_trials_and_missing_corpus_are_errors(tmp_path):
+    protocol = tmp_path / "protocol.txt"
+    protocol.write_text("LA_0079 LA_T_0 - - bonafide\nLA_0079 LA_T_0 - A01 spoof\n")
+    with pytest.raises(ProtocolError, match="already listed on line 1"):
+        parse_cm_protocol(protocol)
+    with pytest.raises(FileNotFoundError, match="holds LA/"):
+        prepare(tmp_path / "nowhere", tmp_path / "data", ["train"])
