@@ -33,51 +33,8 @@
 set -euo pipefail
 
 help_message=$(sed -n '2,/^$/s/^# \{0,1\}//p' "$0") # the comment block above
-max_jobs_run=""
-num_threads=1
-gpu=""
-# shellcheck disable=SC2034  # accepted so that run_slurm.sh options work here; unused locally
-mem=""
-
-# shellcheck source=parse_options.sh
-. "$(dirname "${BASH_SOURCE[0]}")/parse_options.sh"
-jobvar=""
-job_start=1
-job_end=1
-if [[ $# -gt 0 && $1 =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+)(:([0-9]+))?$ ]]; then
-  jobvar=${BASH_REMATCH[1]}
-  job_start=$((10#${BASH_REMATCH[2]}))
-  job_end=$((10#${BASH_REMATCH[4]:-${BASH_REMATCH[2]}}))
-  shift
-  # shellcheck source=parse_options.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/parse_options.sh" # options may also follow the range
-fi
-
-die() {
-  echo "run_local.sh: $*" >&2
-  exit 1
-}
-
-[ $# -ge 2 ] || die "expected [JOB=start:end] <log> <command> ...; see $0 --help"
-[[ -z ${max_jobs_run} || ${max_jobs_run} =~ ^[1-9][0-9]*$ ]] \
-  || die "--max-jobs-run must be a positive integer, got '${max_jobs_run}'"
-[[ ${num_threads} =~ ^[1-9][0-9]*$ ]] || die "--num-threads must be a positive integer, got '${num_threads}'"
-[[ -z ${gpu} || ${gpu} =~ ^[0-9]+$ ]] || die "--gpu must be a non-negative integer, got '${gpu}'"
-[ "${job_start}" -le "${job_end}" ] || die "empty job range ${jobvar}=${job_start}:${job_end}"
-log_template=$1
-shift
-if [[ ${job_end} -gt ${job_start} && ${log_template} != *"${jobvar}"* ]]; then
-  die "${jobvar}=${job_start}:${job_end} runs several jobs, but the log name ${log_template} lacks ${jobvar}"
-fi
-
-# The command line, quoted for `bash -c` as described above.
-cmd_template=""
-for arg in "$@"; do
-  if [[ -z ${arg} || ${arg} == *[[:space:]\'\"\\]* ]]; then
-    arg="'${arg//\'/\'\\\'\'}'" # single-quoted; a ' inside becomes '\''
-  fi
-  cmd_template+="${cmd_template:+ }${arg}"
-done
+# shellcheck source=launcher_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/launcher_common.sh"
 
 export OMP_NUM_THREADS=${num_threads} MKL_NUM_THREADS=${num_threads}
 if [ "${gpu}" = 0 ]; then
@@ -105,7 +62,6 @@ run_job() {
   return "${rc}"
 }
 
-num_jobs=$((job_end - job_start + 1))
 if [[ -n ${max_jobs_run} && ${max_jobs_run} -lt ${num_jobs} ]]; then
   # A FIFO holding one token per free slot: a job takes one to start and gives it back at the end.
   fifo_dir=$(mktemp -d)
@@ -162,13 +118,11 @@ done
 trap - INT TERM
 
 if [ "${#failed[@]}" -gt 0 ]; then
+  report_failures "${#failed[@]}" "${failed[0]}"
   if [ "${num_jobs}" -eq 1 ]; then
-    echo "run_local.sh: job failed, log is in ${failed[0]}" >&2
     if [[ -z ${jobvar} && ${log_template} == *JOB* ]]; then
       echo "run_local.sh: the log name holds JOB: did you forget JOB=1:\$nj?" >&2
     fi
-  else
-    echo "run_local.sh: ${#failed[@]} / ${num_jobs} failed, log is in ${failed[0]}" >&2
   fi
   exit 1
 fi

@@ -31,51 +31,8 @@
 set -euo pipefail
 
 help_message=$(sed -n '2,/^$/s/^# \{0,1\}//p' "$0") # the comment block above
-max_jobs_run=""
-num_threads=1
-gpu=""
-mem=""
-
-# shellcheck source=parse_options.sh
-. "$(dirname "${BASH_SOURCE[0]}")/parse_options.sh"
-jobvar=""
-job_start=1
-job_end=1
-if [[ $# -gt 0 && $1 =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+)(:([0-9]+))?$ ]]; then
-  jobvar=${BASH_REMATCH[1]}
-  job_start=$((10#${BASH_REMATCH[2]}))
-  job_end=$((10#${BASH_REMATCH[4]:-${BASH_REMATCH[2]}}))
-  shift
-  # shellcheck source=parse_options.sh
-  . "$(dirname "${BASH_SOURCE[0]}")/parse_options.sh" # options may also follow the range
-fi
-
-die() {
-  echo "run_slurm.sh: $*" >&2
-  exit 1
-}
-
-[ $# -ge 2 ] || die "expected [JOB=start:end] <log> <command> ...; see $0 --help"
-[[ -z ${max_jobs_run} || ${max_jobs_run} =~ ^[1-9][0-9]*$ ]] \
-  || die "--max-jobs-run must be a positive integer, got '${max_jobs_run}'"
-[[ ${num_threads} =~ ^[1-9][0-9]*$ ]] || die "--num-threads must be a positive integer, got '${num_threads}'"
-[[ -z ${gpu} || ${gpu} =~ ^[0-9]+$ ]] || die "--gpu must be a non-negative integer, got '${gpu}'"
-[[ ${mem} =~ ^[0-9A-Za-z.]*$ ]] || die "--mem must look like 8G or 8000M, got '${mem}'"
-[ "${job_start}" -le "${job_end}" ] || die "empty job range ${jobvar}=${job_start}:${job_end}"
-log_template=$1
-shift
-if [[ ${job_end} -gt ${job_start} && ${log_template} != *"${jobvar}"* ]]; then
-  die "${jobvar}=${job_start}:${job_end} runs several jobs, but the log name ${log_template} lacks ${jobvar}"
-fi
-
-# The command line, quoted for `bash -c` exactly as run_local.sh does it.
-cmd_template=""
-for arg in "$@"; do
-  if [[ -z ${arg} || ${arg} == *[[:space:]\'\"\\]* ]]; then
-    arg="'${arg//\'/\'\\\'\'}'" # single-quoted; a ' inside becomes '\''
-  fi
-  cmd_template+="${cmd_template:+ }${arg}"
-done
+# shellcheck source=launcher_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/launcher_common.sh"
 
 # log_of <index>: the log path of one task.
 log_of() {
@@ -208,12 +165,7 @@ while :; do
 done
 
 if [ "${#failed[@]}" -gt 0 ]; then
-  num_jobs=$((job_end - job_start + 1))
-  if [ "${num_jobs}" -eq 1 ]; then
-    echo "run_slurm.sh: job failed, log is in ${failed[0]}" >&2
-  else
-    echo "run_slurm.sh: ${#failed[@]} / ${num_jobs} failed, log is in ${failed[0]}" >&2
-  fi
+  report_failures "${#failed[@]}" "${failed[0]}"
   if [ "${#missing[@]}" -gt 0 ]; then
     slurm_out=${qdir}/${name}.out
     if [ -n "${jobvar}" ]; then
