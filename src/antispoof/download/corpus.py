@@ -1,0 +1,177 @@
+"""Stage 0 for one corpus: reuse, or download + verify + unpack + mark (see the package doc)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from antispoof.download import (
+    ArchiveError,
+    ChecksumError,
+    CorpusError,
+    DownloadError,
+    LayoutError,
+    ManualDownloadError,
+)
+from antispoof.download.fetch import FetchOptions, download_any
+from antispoof.download.sources import CorpusSource, RemoteFile
+from antispoof.download.unpack import (
+    COMPLETE,
+    extract,
+    install,
+    remove_tree,
+    staging_dir,
+    write_marker,
+)
+from antispoof.download.verify import check_layout, move_aside, verify_download
+
+log = logging.getLogger(__name__)
+
+
+def default_download_dir(db_root: Path) -> Path:
+    # Beside the corpus, not inside it: the unpacked tree is renamed into place as a whole.
+    # Corpora under one parent share it; their archive names differ.
+    return db_root.parent / "downloads"
+
+
+def get_corpus(
+    source: CorpusSource,
+    db_root: Path,
+    download_dir: Path | None = None,
+    *,
+    base_url: str | None = None,
+    options: FetchOptions | None = None,
+) -> None:
+    """Make `db_root` a complete, verified copy of `source` marked by `.complete`.
+
+    `base_url` replaces the official hosts: every file is fetched from `<base_url>/<name>`.
+    A file that no address delivers (a refused login, an offline node) ends in instructions
+    for a manual download; the file placed by hand is verified at the next run.
+    """
+    options = options or FetchOptions()
+    db_root = db_root.resolve()
+    if (db_root / COMPLETE).is_file():
+        log.info("%s exists: %s is in place, nothing to do", db_root / COMPLETE, source.title)
+        return
+    if db_root.is_dir() and any(db_root.iterdir()):
+        _adopt(source, db_root)
+        return
+
+    download_dir = (download_dir or default_download_dir(db_root)).resolve()
+    if download_dir.is_relative_to(db_root):
+        raise CorpusError(
+            f"--download_dir {download_dir} is inside --db_root {db_root}; put it beside it "
+            "(the unpacked corpus is moved into place as a whole)"
+        )
+    download_dir.mkdir(parents=True, exist_ok=True)
+    archives: list[Path] = []
+    failed: list[tuple[RemoteFile, DownloadError]] = []
+    for remote in source.files:
+        try:
+            archives.append(_obtain(remote, download_dir, base_url, options))
+        except DownloadError as err:
+            failed.append((remote, err))
+    if failed:
+        raise ManualDownloadError(_manual_instructions(source, failed, download_dir))
+    _unpack(source, archives, db_root)
+
+
+def _adopt(source: CorpusSource, db_root: Path) -> None:
+    """An existing copy without a marker: check it, and mark it if it is complete."""
+    log.info("%s holds files but no %s: checking it as %s", db_root, COMPLETE, source.title)
+    problems = check_layout(source, db_root)
+    if problems:
+        raise LayoutError(
+            f"{db_root} is not empty but is not a complete {source.title} "
+            f"({source.layout}):\n  "
+            + "\n  ".join(problems)
+            + "\nPoint --db_root at a complete copy, or at a new directory to download into."
+        )
+    write_marker(db_root, f"{source.name}: existing copy")
+    log.info("%s: %s verified and marked complete", db_root, source.title)
+
+
+def _obtain(
+    remote: RemoteFile, download_dir: Path, base_url: str | None, options: FetchOptions
+) -> Path:
+    """The verified archive in `download_dir`: already there (or placed by hand), or fetched."""
+    target = download_dir / remote.name
+    if target.is_file():
+        log.info("%s is already there: verifying it", target)
+        _verify(target, remote)
+        return target
+    part = download_dir / f"{remote.name}.part"
+    urls = (f"{base_url.rstrip('/')}/{remote.name}",) if base_url else remote.urls
+    log.info("downloading %s from %s into %s", remote.name, urls[0], download_dir)
+    download_any(urls, part, options)
+    _verify(part, remote)
+    part.replace(target)
+    log.info("%s: downloaded and verified", target)
+    return target
+
+
+def _verify(path: Path, remote: RemoteFile) -> None:
+    try:
+        verify_download(path, remote)
+    except (ChecksumError, ArchiveError) as err:
+        bad = move_aside(path, remote.name)
+        raise type(err)(f"{err}; moved to {bad}") from None
+
+
+def _unpack(source: CorpusSource, archives: list[Path], db_root: Path) -> None:
+    staging = staging_dir(db_root)
+    remove_tree(staging)  # what an interrupted earlier unpack left behind
+    staging.mkdir(parents=True)
+    try:
+        for archive in archives:
+            try:
+                extract(archive, staging)
+            except ArchiveError as err:
+                bad = move_aside(archive, archive.name)
+                raise ArchiveError(
+                    f"{err}; moved to {bad}, run again to download it anew"
+                ) from None
+        problems = check_layout(source, staging)
+        if problems:
+            raise LayoutError(
+                f"the archives unpacked, but they do not make a complete {source.title} "
+                f"({source.layout}):\n  " + "\n  ".join(problems) + "\nThe archives are kept in "
+                f"{archives[0].parent}; if they are the official ones, the description in "
+                "antispoof/download/sources.py needs updating."
+            )
+        install(staging, db_root)
+    except Exception:
+        remove_tree(staging)
+        raise
+    write_marker(db_root, f"{source.name}: " + " ".join(archive.name for archive in archives))
+    log.info(
+        "%s: %s unpacked and verified; the archives in %s may be deleted",
+        db_root,
+        source.title,
+        archives[0].parent,
+    )
+
+
+def _manual_instructions(
+    source: CorpusSource, failed: list[tuple[RemoteFile, DownloadError]], download_dir: Path
+) -> str:
+    lines = [f"{source.title}: could not download automatically; download by hand:"]
+    for remote, err in failed:
+        check = (
+            f"md5 {remote.md5}"
+            if remote.md5
+            else "read in full while unpacking; then the official counts"
+        )
+        lines += [
+            f"  {remote.name}  ({err})",
+            f"    from  {remote.urls[0]}",
+            *(f"      or  {url}" for url in remote.urls[1:]),
+            f"    page  {source.landing_page}",
+            f"    save  {download_dir / remote.name}",
+            f"    check {check}",
+        ]
+    lines.append(
+        "Then run the same command again (it also resumes partial downloads, <name>.part); "
+        "a file placed by hand is verified before use."
+    )
+    return "\n".join(lines)

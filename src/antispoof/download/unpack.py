@@ -1,0 +1,130 @@
+"""Unpack archives into a staging directory, move it into place, and mark it complete.
+
+The staging directory sits beside `<db_root>` (same file system), so moving it into place is
+one rename, and `.complete` is written after that: an interrupted unpack never leaves a tree
+at `<db_root>` that looks complete. Member paths are checked before anything is written:
+absolute paths, `..` components and links are refused. Reading every member in full is also
+the integrity check of archives without a published md5 (zip CRC-32, gzip CRC and length).
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import shutil
+import tarfile
+import time
+import zipfile
+import zlib
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from antispoof.download import ArchiveError
+from antispoof.download.verify import archive_format
+
+log = logging.getLogger(__name__)
+
+COMPLETE = ".complete"
+PROGRESS_INTERVAL = 30.0  # seconds between progress log lines
+# What a damaged archive raises while it is read (a disk error is an OSError and is not here).
+CORRUPT = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile)
+
+
+def staging_dir(db_root: Path) -> Path:
+    return db_root.parent / f".{db_root.name}.unpacking"
+
+
+def extract(archive: Path, into: Path) -> int:
+    """Unpack `archive` (zip or tar.gz) into `into`, merging with what is there; returns the
+    number of files written. Raises ArchiveError for a corrupt archive or an unsafe member."""
+    log.info("unpacking %s into %s", archive.name, into)
+    try:
+        if archive_format(archive.name) == "zip":
+            count = _extract_zip(archive, into)
+        else:
+            count = _extract_tar(archive, into)
+    except CORRUPT as err:
+        raise ArchiveError(f"{archive.name} is corrupt ({type(err).__name__}: {err})") from None
+    log.info("%s: unpacked, %d files", archive.name, count)
+    return count
+
+
+def install(staging: Path, db_root: Path) -> None:
+    """Move the staged tree to `db_root`, which must be missing or an empty directory."""
+    if db_root.is_dir() and not any(db_root.iterdir()):
+        db_root.rmdir()
+    staging.rename(db_root)
+
+
+def write_marker(db_root: Path, text: str) -> None:
+    """Write `<db_root>/.complete`; only warn when the directory is read-only (a shared copy)."""
+    marker = db_root / COMPLETE
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        partial = marker.with_name(COMPLETE + ".tmp")
+        partial.write_text(f"{text}\nverified {stamp}\n", encoding="utf-8")
+        partial.replace(marker)
+    except OSError as err:
+        log.warning("cannot write %s (%s); the corpus will be checked again next time", marker, err)
+
+
+def remove_tree(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path)
+
+
+def _check_member(archive: Path, name: str) -> None:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+        raise ArchiveError(f"{archive.name}: refusing member {name!r} (a path outside the corpus)")
+
+
+def _extract_zip(archive: Path, into: Path) -> int:
+    with zipfile.ZipFile(archive) as zipped:
+        members = zipped.infolist()
+        for member in members:
+            _check_member(archive, member.filename)
+        progress = _Progress(archive.name)
+        count = 0
+        for member in members:
+            # ZipFile.extract reads the member through and checks its CRC-32.
+            zipped.extract(member, into)
+            if not member.is_dir():
+                count += 1
+                progress.tick(count)
+    return count
+
+
+def _extract_tar(archive: Path, into: Path) -> int:
+    progress = _Progress(archive.name)
+    count = 0
+    # Stream mode: one sequential pass. gzip.open, not tarfile's own "r|gz", because only
+    # GzipFile checks the CRC-32 and length at the end of the stream.
+    with gzip.open(archive, "rb") as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
+        for member in tar:
+            _check_member(archive, member.name)
+            if not (member.isfile() or member.isdir()):
+                raise ArchiveError(
+                    f"{archive.name}: refusing member {member.name!r} (links and special files "
+                    "are not part of a corpus)"
+                )
+            tar.extract(member, into, filter="data")
+            if member.isfile():
+                count += 1
+                progress.tick(count)
+        # tar stops at its end-of-archive blocks; the rest of the stream holds the checksum.
+        while stream.read(1 << 20):
+            pass
+    return count
+
+
+class _Progress:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.last = time.monotonic()
+
+    def tick(self, count: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_INTERVAL:
+            self.last = now
+            log.info("%s: %d files unpacked so far", self.name, count)
