@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from antispoof.data.kaldi_files import write_table
+from antispoof.corpora.common import ProtocolError, check_audio, write_data_dir
 
 SPLITS = {
     "train": ("ASVspoof2019.LA.cm.train.trn.txt", "ASVspoof2019_LA_train"),
@@ -21,10 +22,6 @@ SPLITS = {
 }
 ASV_SCORES = "ASVspoof2019_LA_asv_scores/ASVspoof2019.LA.asv.{split}.gi.trl.scores.txt"
 ATTACK_ID = re.compile(r"A\d\d")
-
-
-class ProtocolError(ValueError):
-    """A malformed protocol line; the message names the file and the line."""
 
 
 @dataclass(frozen=True)
@@ -67,16 +64,11 @@ def parse_cm_protocol(path: Path) -> list[Trial]:
     return trials
 
 
-def write_data_dir(trials: list[Trial], audio_dir: Path, out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_table(out_dir / "wav.scp", ((t.utt, str(audio_dir / f"{t.utt}.flac")) for t in trials))
-    write_table(out_dir / "utt2spk", ((t.utt, t.speaker) for t in trials))
-    write_table(out_dir / "utt2label", ((t.utt, t.label) for t in trials))
-    write_table(out_dir / "utt2attack", ((t.utt, t.attack) for t in trials))
-    spk2utt: dict[str, list[str]] = {}
-    for trial in sorted(trials, key=lambda t: t.utt.encode("utf-8")):
-        spk2utt.setdefault(trial.speaker, []).append(trial.utt)
-    write_table(out_dir / "spk2utt", ((spk, " ".join(utts)) for spk, utts in spk2utt.items()))
+TABLES: dict[str, Callable[[Trial], str]] = {
+    "utt2spk": lambda t: t.speaker,
+    "utt2label": lambda t: t.label,
+    "utt2attack": lambda t: t.attack,
+}
 
 
 def prepare(db_root: Path, data_root: Path, splits: list[str]) -> dict[str, int]:
@@ -91,7 +83,10 @@ def prepare(db_root: Path, data_root: Path, splits: list[str]) -> dict[str, int]
         protocol_name, audio_name = SPLITS[split]
         trials = parse_cm_protocol(la_root / "ASVspoof2019_LA_cm_protocols" / protocol_name)
         out_dir = data_root / split
-        write_data_dir(trials, (la_root / audio_name / "flac").resolve(), out_dir)
+        audio_dir = (la_root / audio_name / "flac").resolve()
+        check_audio(audio_dir, (f"{t.utt}.flac" for t in trials))
+        wav_scp = {"wav.scp": lambda t, d=audio_dir: str(d / f"{t.utt}.flac")}
+        write_data_dir(out_dir, trials, {**wav_scp, **TABLES})
         asv_scores = la_root / ASV_SCORES.format(split=split)
         if split != "train":
             if not asv_scores.is_file():

@@ -55,7 +55,7 @@ def write_table(
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
         for key, value in sorted(items, key=lambda kv: kv[0].encode("utf-8")):
-            if not key or any(c.isspace() for c in key):
+            if key.split() != [key]:  # empty, or holds whitespace
                 raise TableError(f"{path}: invalid key {key!r} (empty or contains whitespace)")
             handle.write(f"{key} {value}\n")
     os.replace(tmp, path)
