@@ -25,12 +25,12 @@ override=""             # config overrides, space separated, e.g. "train.epochs=
 train_set=train         # data/<train_set> trains the model
 dev_set=dev             # data/<dev_set> selects the best checkpoint
 test_sets="dev eval"    # data/<set> for each set is scored and evaluated
-db_root=""              # corpus root: made or downloaded by stage 0, or an existing copy
+corpora=""              # <corpus>=<root> pairs: local/<corpus>/ gets (stage 0) and prepares
+                        # (stage 1) each; the first is the recipe's own corpus
+db_root=""              # replaces the root of the recipe's own corpus (an existing copy, say)
 exp_dir=""              # reuse a trained experiment (skips stage 3), e.g. ../asvspoof2019/exp/<tag>
 force=false             # redo stages whose work is already done
 recipe_dir=""           # set by egs/<recipe>/run.sh; empty: run egs/mini
-get_corpus=""           # stage 0 script (relative to the repository root), called with db_root
-prepare_data=""         # stage 1 script (relative to the repository root), called with db_root, data
 help_message="$(sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//')"
 
 # shellcheck source=utils/parse_options.sh
@@ -49,6 +49,14 @@ fi
 
 cd "${recipe_dir}"
 started=$(date +%s)
+if [ -z "${config}" ] && [ -z "${exp_dir}" ] && [ "${stop_stage}" -ge 3 ]; then
+  log "error: give --config (experiments to train) or --exp_dir (a trained experiment to reuse)"
+  exit 1
+fi
+read -r -a corpus_roots <<<"${corpora}"
+if [ -n "${db_root}" ]; then
+  corpus_roots[0]="${corpus_roots[0]%%=*}=${db_root}"
+fi
 [ "${ngpu}" = auto ] && ngpu_arg=() || ngpu_arg=(--ngpu "${ngpu}")
 force_arg=()
 [ "${force}" = true ] && force_arg=(--force)
@@ -59,23 +67,30 @@ for item in ${override}; do override_args+=(--override "${item}"); done
 pending() { [ "${force}" = true ] || [ ! -f "$1" ]; }
 
 if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
-  log "stage 0: corpus into ${db_root}"
-  if [ -f "${db_root}/.complete" ] && [ "${force}" != true ]; then
-    log "stage 0: ${db_root}/.complete exists, skipping"
-  else
-    "${ANTISPOOF_ROOT}/${get_corpus}" "${db_root}"
-  fi
+  for pair in "${corpus_roots[@]}"; do
+    corpus=${pair%%=*}
+    root=${pair#*=}
+    log "stage 0: ${corpus} into ${root}"
+    if [ -f "${root}/.complete" ] && [ "${force}" != true ]; then
+      log "stage 0: ${root}/.complete exists, skipping"
+    else
+      "${ANTISPOOF_ROOT}/local/${corpus}/get_corpus.sh" "${root}"
+    fi
+  done
 fi
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
-  log "stage 1: data directories under data/"
-  if pending data/.done.prepare; then
-    "${ANTISPOOF_ROOT}/${prepare_data}" "${db_root}" data
-    for set in ${train_set} ${dev_set} ${test_sets}; do
-      "${ANTISPOOF_ROOT}/utils/validate_data_dir.sh" --check_audio_exists true "data/${set}"
-    done
-    touch data/.done.prepare
-  fi
+  for pair in "${corpus_roots[@]}"; do
+    corpus=${pair%%=*}
+    if pending "data/.done.${corpus}"; then
+      log "stage 1: ${corpus} data directories under data/"
+      "${ANTISPOOF_ROOT}/local/${corpus}/prepare_data.sh" "${pair#*=}" data
+      touch "data/.done.${corpus}"
+    fi
+  done
+  for set in ${train_set} ${dev_set} ${test_sets}; do
+    "${ANTISPOOF_ROOT}/utils/validate_data_dir.sh" --check_audio_exists true "data/${set}"
+  done
 fi
 
 # Experiments: one per config (the tag derives from the config name and the overrides), or the

@@ -130,6 +130,9 @@ def fake_la2021() -> dict[str, bytes]:
             "LA_0007-alaw-ita_tx LA_E_5013670-alaw-ita_tx alaw ita_tx bonafide nontarget notrim "
             "eval"
         ),
+        "keys/LA/ASV/ASVTorch_Kaldi/score.txt": lines(
+            "LA_0007-alaw-ita_tx LA_E_5013670-alaw-ita_tx -9.836706"
+        ),
     }
     return {
         "ASVspoof2021_LA_eval.tar.gz": tar_gz_bytes(audio),
@@ -300,6 +303,7 @@ LAYOUT_PATHS = {
         "ASVspoof2021_LA_eval/flac/LA_E_9332881.flac",
         "keys/LA/CM/trial_metadata.txt",
         "keys/LA/ASV/trial_metadata.txt",
+        "keys/LA/ASV/ASVTorch_Kaldi/score.txt",
     ],
     "asvspoof2021_df": [
         "ASVspoof2021_DF_eval/ASVspoof2021.DF.cm.eval.trl.txt",

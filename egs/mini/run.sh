@@ -9,9 +9,7 @@ cd "$(dirname "$0")"
 
 exec ../../run.sh \
   --recipe_dir "$(pwd)" \
-  --get_corpus local/mini/make_corpus.sh \
-  --prepare_data local/asvspoof2019/prepare_data.sh \
-  --db_root db/mini \
+  --corpora "mini=db/mini" \
   --train_set train --dev_set dev --test_sets "dev eval" \
   --config "conf/lfcc_resnet18_softmax.yaml conf/lfcc_resnet18_ocsoftmax.yaml" \
   "$@"

@@ -143,7 +143,7 @@ ASVSPOOF2021_LA = CorpusSource(
         ),
         FileList("keys/LA/CM/trial_metadata.txt", 181_566, "ASVspoof2021_LA_eval/flac", column=1),
     ),
-    required=("keys/LA/ASV/trial_metadata.txt",),
+    required=("keys/LA/ASV/trial_metadata.txt", "keys/LA/ASV/ASVTorch_Kaldi/score.txt"),
 )
 
 ASVSPOOF2021_DF = CorpusSource(

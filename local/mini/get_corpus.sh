@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stage 0 of egs/mini: synthesise the mini corpus (ASVspoof 2019 LA layout) into <db_root>.
 #
-# Usage: local/mini/make_corpus.sh [--seed 0] [--scale 1.0] [--nj 2] <db_root>
+# Usage: local/mini/get_corpus.sh [--seed 0] [--scale 1.0] [--nj 2] <db_root>
 # Deterministic for a seed; writes <db_root>/.complete last.
 set -euo pipefail
 
