@@ -158,10 +158,10 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     dirs+=("${dir}")
     for set in ${test_sets}; do
       log "stage 5: evaluating ${dir}/${set}"
-      asv_arg=()
-      [ -f "data/${set}/asv_scores.txt" ] && asv_arg=(--asv_scores "data/${set}/asv_scores.txt")
+      # The ASV data for the t-DCF (asv_scores.txt for 2019, asv2021/ for 2021 LA) is read from
+      # the data directory.
       python -m antispoof.bin.evaluate --scores "${dir}/${set}/scores.txt" --data_dir "data/${set}" \
-        "${asv_arg[@]}" --out "${dir}/${set}/metrics.json" --plots_dir "${dir}/${set}"
+        --out "${dir}/${set}/metrics.json" --plots_dir "${dir}/${set}"
     done
     python -m antispoof.bin.collect_results --out "${dir}/RESULTS.md" "${dir}" >/dev/null
   done

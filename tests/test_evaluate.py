@@ -261,3 +261,11 @@ def test_collect_results(tmp_path, capsys):
 def test_collect_results_needs_metrics(tmp_path):
     with pytest.raises(FileNotFoundError, match="no <set>/metrics"):
         collect_results.main(["--out", str(tmp_path / "R.md"), str(tmp_path)])
+
+
+def test_asv_scores_default_to_the_data_dir(scores_file, data_dir, asv_file):
+    (data_dir / "asv_scores.txt").write_bytes(asv_file.read_bytes())
+    metrics = evaluate(scores_file, data_dir)
+    assert set(metrics) == BASE_KEYS | TDCF_KEYS
+    assert metrics["asv_scores_file"] == str(data_dir / "asv_scores.txt")
+    assert metrics["min_tdcf"] == pytest.approx(0.6)  # as with the file given explicitly

@@ -7,6 +7,7 @@ import pytest
 
 from antispoof.metrics.asv_scores import AsvScores, read_asv_scores
 from antispoof.metrics.det import compute_det_curve, compute_eer
+from antispoof.metrics.ranking import RankedScores
 from antispoof.metrics.tdcf import (
     CostModel,
     TdcfCoefficients,
@@ -14,6 +15,7 @@ from antispoof.metrics.tdcf import (
     min_tdcf_2021,
     min_tdcf_legacy,
     tdcf_coefficients,
+    valid_2021_weights,
 )
 
 # Each EER case below is derived by walking the sorted list (bona fide "b" first among ties);
@@ -233,3 +235,28 @@ def test_read_asv_scores_needs_every_key(tmp_path):
     path.write_text("bonafide target 2\nbonafide nontarget -1\n")
     with pytest.raises(ValueError, match="no spoof trials"):
         read_asv_scores(path)
+
+
+def test_ranked_selections_are_the_official_sort_of_the_subset():
+    # A subset of the once-ranked trials must give the DET curve that sorting the subset alone
+    # gives, to the bit, ties included (integer scores): conditions and subsets rely on it.
+    rng = np.random.default_rng(2)
+    scores = rng.integers(0, 30, 2000).astype(float)
+    is_bonafide = rng.random(2000) < 0.3
+    ranked = RankedScores.rank(scores, is_bonafide)
+    for _ in range(10):
+        keep = rng.random(2000) < 0.2
+        official = compute_det_curve(scores[keep & is_bonafide], scores[keep & ~is_bonafide])
+        by_mask = ranked.select(ranked.by_rank(keep))
+        by_index = ranked.select(np.flatnonzero(ranked.by_rank(keep)))
+        for selection in (by_mask, by_index):
+            for ours, theirs in zip(selection.det_curve(), official, strict=True):
+                np.testing.assert_array_equal(ours, theirs)
+    assert (ranked.n_bonafide, ranked.n_spoof) == (is_bonafide.sum(), (~is_bonafide).sum())
+    assert ranked.eer() == compute_eer(scores[is_bonafide], scores[~is_bonafide])
+
+
+def test_2021_weights_validity():
+    assert valid_2021_weights(TdcfCoefficients(0.1, 0.9, 0.0))  # C0 carries the normaliser
+    assert not valid_2021_weights(TdcfCoefficients(0.0, 0.9, 0.0))  # 0 / 0
+    assert not valid_2021_weights(TdcfCoefficients(0.1, -0.2, 0.3))

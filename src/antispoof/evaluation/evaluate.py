@@ -3,73 +3,46 @@
 Bona fide is the positive class and a higher score means more bona fide. The figures are never
 computed with a silently flipped sign: each is reported under this convention and, beside it,
 for the negated scores, with `polarity_warning` set when the negated EER is lower.
+
+Beyond the pooled EER and per-attack EERs, a set gets what its data directory supports: the
+2019 legacy min t-DCF with `asv_scores.txt`; the 2021 min t-DCF with `asv2021/` (the
+organisers' ASV key and scores, weights per subset and condition cell); condition tables with
+`utt2codec` (see conditions.py); figures per subset with `utt2subset`, the `eval` subset being
+the one the 2021 challenge ranked on.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from antispoof.data.kaldi_files import TableError, read_table
+from antispoof.evaluation.conditions import condition_columns, condition_tables, table_layouts
+from antispoof.evaluation.factors import OFFICIAL_SUBSET
 from antispoof.evaluation.plots import plot_det, plot_score_histogram
 from antispoof.evaluation.score_file import read_trial_scores
-from antispoof.metrics.asv_scores import read_asv_scores
-from antispoof.metrics.det import compute_eer
-from antispoof.metrics.tdcf import min_tdcf_legacy
+from antispoof.evaluation.subsets import per_subset
+from antispoof.evaluation.tdcf_figures import legacy_tdcf, tdcf_2021_pooled
+from antispoof.evaluation.trials import read_trials
+from antispoof.metrics.asv2021 import Asv2021Weights, read_asv2021
+from antispoof.metrics.columns import Categorical
+from antispoof.metrics.det import eer_from_det
+from antispoof.metrics.ranking import RankedScores
 
 logger = logging.getLogger(__name__)
 
-BONAFIDE = "bonafide"
-SPOOF = "spoof"
 CONVENTION = (
     "bona fide is the positive class and a higher score means more bona fide; EERs are "
     "fractions computed as the ASVspoof packages do; *_negated figures use the negated scores"
 )
 DET_PLOT = "det.png"
 HISTOGRAM_PLOT = "score_hist.png"
-
-
-@dataclass(frozen=True)
-class Trials:
-    """The trials of a data directory, in its (sorted) order."""
-
-    utts: list[str]
-    is_bonafide: NDArray[np.bool_]
-    attacks: NDArray[np.str_]
-
-
-def read_trials(data_dir: str | os.PathLike[str]) -> Trials:
-    """Read `utt2label` and `utt2attack`; they must cover the same utterances and agree."""
-    label_path = Path(data_dir) / "utt2label"
-    attack_path = Path(data_dir) / "utt2attack"
-    labels = read_table(label_path)
-    attacks = read_table(attack_path)
-    unmatched = sorted(labels.keys() ^ attacks.keys())
-    if unmatched:
-        raise TableError(
-            f"{label_path} and {attack_path} do not list the same utterances: "
-            f"{len(unmatched)} in only one of them (e.g. {', '.join(unmatched[:5])})"
-        )
-    utts = list(labels)
-    label_array = np.array(list(labels.values()))
-    attack_array = np.array([attacks[utt] for utt in utts])
-    is_bonafide = label_array == BONAFIDE
-    # Checked with array operations: a 2021 DF set has 611,829 trials.
-    bad_label = np.flatnonzero(~is_bonafide & (label_array != SPOOF))
-    if bad_label.size:
-        utt = utts[bad_label[0]]
-        raise TableError(f"{label_path}: label {labels[utt]!r} of {utt!r} is not bonafide or spoof")
-    bad_attack = np.flatnonzero(is_bonafide != (attack_array == BONAFIDE))
-    if bad_attack.size:
-        utt = utts[bad_attack[0]]
-        raise TableError(f"{attack_path}: attack {attacks[utt]!r} of {labels[utt]} trial {utt!r}")
-    return Trials(utts=utts, is_bonafide=is_bonafide, attacks=attack_array)
+# Files of a data directory that evaluate() uses unless told otherwise.
+ASV_2019_FILE = "asv_scores.txt"
+ASV_2021_DIR = "asv2021"
 
 
 def evaluate(
@@ -77,10 +50,16 @@ def evaluate(
     data_dir: str | os.PathLike[str],
     asv_scores_file: str | os.PathLike[str] | None = None,
     plots_dir: str | os.PathLike[str] | None = None,
+    asv2021_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """All figures of one score file as a JSON-ready dict; plots go to `plots_dir` if given."""
+    """All figures of one score file as a JSON-ready dict; plots go to `plots_dir` if given.
+
+    The organisers' ASV scores default to `<data_dir>/asv_scores.txt` (2019 legacy t-DCF) or
+    `<data_dir>/asv2021/` (2021 t-DCF), where they exist.
+    """
+    asv_scores_file, asv2021_dir = _asv_inputs(Path(data_dir), asv_scores_file, asv2021_dir)
     trials = read_trials(data_dir)
-    scores = read_trial_scores(scores_file, trials.utts, data_dir)
+    scores = read_trial_scores(scores_file, trials.utts, data_dir, trials.subset)
     bonafide = scores[trials.is_bonafide]
     spoof = scores[~trials.is_bonafide]
     if bonafide.size == 0 or spoof.size == 0:
@@ -88,8 +67,12 @@ def evaluate(
             f"{data_dir}: an EER needs both classes, found {bonafide.size} bona fide and "
             f"{spoof.size} spoof trials"
         )
-    eer, threshold = compute_eer(bonafide, spoof)
-    eer_negated, _ = compute_eer(-bonafide, -spoof)
+    # Ranked once per polarity; subsets and condition cells are masks over these ranks.
+    ranked = RankedScores.rank(scores, trials.is_bonafide)
+    negated = RankedScores.rank(-scores, trials.is_bonafide)
+    det, det_negated = ranked.det_curve(), negated.det_curve()
+    eer, threshold = eer_from_det(*det)
+    eer_negated = eer_from_det(*det_negated)[0]
     metrics: dict[str, Any] = {
         "scores_file": str(scores_file),
         "data_dir": str(data_dir),
@@ -100,7 +83,7 @@ def evaluate(
         "eer_threshold": threshold,
         "eer_negated": eer_negated,
         "polarity_warning": eer_negated < eer,
-        "per_attack": per_attack_eers(bonafide, spoof, trials.attacks[~trials.is_bonafide]),
+        "per_attack": per_attack_eers(ranked, negated, trials.factors["attack"]),
     }
     if metrics["polarity_warning"]:
         logger.warning(
@@ -112,6 +95,18 @@ def evaluate(
         )
     if asv_scores_file is not None:
         metrics.update(legacy_tdcf(bonafide, spoof, asv_scores_file))
+    asv, weights = None, None
+    if asv2021_dir is not None:
+        asv = read_asv2021(asv2021_dir)
+        weights = Asv2021Weights(asv)
+        metrics.update(tdcf_2021_pooled(det, det_negated, weights, Path(asv2021_dir)))
+    columns = condition_columns(trials)
+    if table_layouts(columns):
+        metrics["conditions"] = condition_tables(ranked, columns, weights)
+    if trials.subset is not None:
+        metrics["per_subset"] = per_subset(ranked, negated, trials.subset, asv, columns)
+        if OFFICIAL_SUBSET in metrics["per_subset"]:
+            metrics["official_subset"] = OFFICIAL_SUBSET
     if plots_dir is not None:
         plots_dir = Path(plots_dir)
         plots_dir.mkdir(parents=True, exist_ok=True)
@@ -120,37 +115,56 @@ def evaluate(
     return metrics
 
 
+def _asv_inputs(
+    data_dir: Path,
+    asv_scores_file: str | os.PathLike[str] | None,
+    asv2021_dir: str | os.PathLike[str] | None,
+) -> tuple[str | os.PathLike[str] | None, str | os.PathLike[str] | None]:
+    """The ASV inputs given, else those the data directory holds; at most one of the two."""
+    if asv_scores_file is None and (data_dir / ASV_2019_FILE).is_file():
+        asv_scores_file = data_dir / ASV_2019_FILE
+    if asv2021_dir is None and (data_dir / ASV_2021_DIR).is_dir():
+        asv2021_dir = data_dir / ASV_2021_DIR
+    if asv_scores_file is not None and asv2021_dir is not None:
+        raise ValueError(
+            f"both 2019 ASV scores ({asv_scores_file}) and a 2021 ASV key ({asv2021_dir}) for "
+            f"{data_dir}: a set is scored with one t-DCF formulation"
+        )
+    return asv_scores_file, asv2021_dir
+
+
 def per_attack_eers(
-    bonafide: NDArray[np.float64], spoof: NDArray[np.float64], spoof_attacks: NDArray[np.str_]
+    ranked: RankedScores, negated: RankedScores, attacks: Categorical
 ) -> dict[str, dict[str, Any]]:
     """EER of each attack's spoof trials against all bona fide trials, as in the papers."""
-    names, inverse, counts = np.unique(spoof_attacks, return_inverse=True, return_counts=True)
-    # Group the spoof scores by attack with one sort instead of one mask per attack.
-    grouped = np.split(spoof[np.argsort(inverse, kind="stable")], np.cumsum(counts)[:-1])
+    eers, n_spoof = _eers_per_attack(ranked, attacks)
+    eers_negated, _ = _eers_per_attack(negated, attacks)
     return {
-        str(name): {
-            "eer": compute_eer(bonafide, attack_scores)[0],
-            "eer_negated": compute_eer(-bonafide, -attack_scores)[0],
-            "n_spoof": int(attack_scores.size),
+        attack: {
+            "eer": eers[attack],
+            "eer_negated": eers_negated[attack],
+            "n_spoof": n_spoof[attack],
         }
-        for name, attack_scores in zip(names, grouped, strict=True)
+        for attack in sorted(eers)
     }
 
 
-def legacy_tdcf(
-    bonafide: NDArray[np.float64],
-    spoof: NDArray[np.float64],
-    asv_scores_file: str | os.PathLike[str],
-) -> dict[str, Any]:
-    """ASVspoof 2019 (legacy) min t-DCF for both polarities, with the organisers' ASV scores."""
-    asv = read_asv_scores(asv_scores_file)
-    result = min_tdcf_legacy(bonafide, spoof, asv)
-    return {
-        "asv_scores_file": str(asv_scores_file),
-        "tdcf_formulation": "asvspoof2019_legacy",
-        "min_tdcf": result.min_tdcf,
-        "min_tdcf_negated": min_tdcf_legacy(-bonafide, -spoof, asv).min_tdcf,
-        "asv_eer": result.asv_eer,
-        "tdcf_C1": result.c1,
-        "tdcf_C2": result.c2,
-    }
+def _eers_per_attack(
+    ranked: RankedScores, attacks: Categorical
+) -> tuple[dict[str, float], dict[str, int]]:
+    """EER and spoof count per attack, each a selection of ranks: merging two sorted index
+    lists is much cheaper than one mask over a 611,829-trial set per attack."""
+    bonafide_ranks = np.flatnonzero(ranked.is_bonafide)
+    spoof_ranks = np.flatnonzero(~ranked.is_bonafide)
+    spoof_codes = ranked.by_rank(attacks.codes)[spoof_ranks]
+    codes, counts = np.unique(spoof_codes, return_counts=True)
+    # A stable sort by attack keeps each attack's ranks increasing.
+    grouped = np.split(spoof_ranks[np.argsort(spoof_codes, kind="stable")], np.cumsum(counts)[:-1])
+    eers, n_spoof = {}, {}
+    for code, attack_ranks in zip(codes, grouped, strict=True):
+        attack = attacks.values[code]
+        # Two increasing runs: the stable sort (timsort) merges them in linear time.
+        ranks = np.sort(np.concatenate((bonafide_ranks, attack_ranks)), kind="stable")
+        eers[attack] = ranked.select(ranks).eer()[0]
+        n_spoof[attack] = int(attack_ranks.size)
+    return eers, n_spoof

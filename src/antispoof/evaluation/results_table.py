@@ -2,6 +2,9 @@
 
 Each figure under the convention (higher score = bona fide) has its negated-score twin beside
 it, in bold with "(lower)" where the twin is lower: a flipped polarity shows, and is not fixed.
+A set with subsets (2021) has a row per subset, the official one first and marked, then a row
+for all its trials; its condition tables are those of the official subset, formatted as the
+organisers print them (EER % to 2 decimals, min t-DCF to 4).
 """
 
 from __future__ import annotations
@@ -11,6 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 MISSING = "–"
+FORMULATIONS = {
+    "asvspoof2019_legacy": "the ASVspoof 2019 legacy formulation with the organisers' ASV scores",
+    "asvspoof2021": "the ASVspoof 2021 formulation, its weights C0, C1, C2 computed per subset "
+    "and condition cell from the organisers' ASV key and scores",
+}
 
 
 @dataclass(frozen=True)
@@ -23,27 +31,48 @@ class Result:
 
 
 def main_table(results: Sequence[Result]) -> str:
-    """One row per experiment and test set: EER, negated EER, min t-DCF, trial counts."""
+    """Rows per experiment and test set (per subset too): EER, min t-DCF, both polarities."""
     header = [
         "experiment",
         "test set",
         "EER (%)",
         "EER, negated scores (%)",
-        "min t-DCF (2019)",
+        "min t-DCF",
         "min t-DCF, negated",
         "#bona fide / #spoof",
     ]
     rows = [
-        [
-            result.experiment,
-            result.test_set,
-            *_pair(result.metrics["eer"], result.metrics["eer_negated"], _percent),
-            *_pair(result.metrics.get("min_tdcf"), result.metrics.get("min_tdcf_negated"), _tdcf),
-            f"{result.metrics['n_bonafide']} / {result.metrics['n_spoof']}",
-        ]
+        [result.experiment, label, *_figure_cells(figures)]
         for result in results
+        for label, figures in _selections(result)
     ]
     return _markdown(header, rows)
+
+
+def _selections(result: Result) -> list[tuple[str, Mapping[str, Any] | None]]:
+    """(row label, figures) of a result: the whole set, or each subset and then all trials
+    (unless the set is one subset, as a set of the eval trials only is)."""
+    subsets = result.metrics.get("per_subset")
+    if not subsets:
+        return [(result.test_set, result.metrics)]
+    official = result.metrics.get("official_subset")
+    rows = []
+    for name, figures in subsets.items():  # in the official order: eval, the official one, first
+        label = f"**{name} subset (official)**" if name == official else f"{name} subset"
+        rows.append((f"{result.test_set}: {label}", figures))
+    if len(subsets) > 1:
+        rows.append((f"{result.test_set}: all trials", result.metrics))
+    return rows
+
+
+def _figure_cells(figures: Mapping[str, Any] | None) -> list[str]:
+    if figures is None:  # a subset without one of the classes
+        return [MISSING] * 5
+    return [
+        *_pair(figures["eer"], figures["eer_negated"], _percent),
+        *_pair(figures.get("min_tdcf"), figures.get("min_tdcf_negated"), _tdcf),
+        f"{figures['n_bonafide']} / {figures['n_spoof']}",
+    ]
 
 
 def per_attack_tables(results: Sequence[Result]) -> dict[str, str]:
@@ -61,6 +90,53 @@ def per_attack_tables(results: Sequence[Result]) -> dict[str, str]:
     return tables
 
 
+def condition_tables(results: Sequence[Result]) -> dict[str, str]:
+    """Per experiment, test set and condition table: a title and an EER table, and a min
+    t-DCF table where the cells have one. Sets with subsets show the official subset."""
+    tables = {}
+    for result in results:
+        scope, figures = _official_figures(result)
+        for table in (figures or {}).get("conditions", {}).values():
+            what = f"{table['rows']} x {table['columns']}"
+            where = f"{result.test_set}, {result.experiment}, {scope}"
+            tables[f"EER (%) per {what}: {where}"] = _condition_markdown(table, "eer", _eer_cell)
+            if _has_tdcf(table):
+                tables[f"min t-DCF per {what}: {where}"] = _condition_markdown(
+                    table, "min_tdcf", _tdcf
+                )
+    return tables
+
+
+def _official_figures(result: Result) -> tuple[str, Mapping[str, Any] | None]:
+    official = result.metrics.get("official_subset")
+    if official is None:
+        return "all trials", result.metrics
+    return f"{official} subset (official)", result.metrics["per_subset"][official]
+
+
+def _has_tdcf(table: Mapping[str, Any]) -> bool:
+    return any(
+        cell is not None and "min_tdcf" in cell
+        for row in table["cells"].values()
+        for cell in row.values()
+    )
+
+
+def _condition_markdown(table: Mapping[str, Any], figure: str, fmt: Callable[[float], str]) -> str:
+    header = [table["rows"], *table["column_labels"].values()]
+    rows = [
+        [label]
+        + [_cell(table["cells"][row][column], figure, fmt) for column in table["column_labels"]]
+        for row, label in table["row_labels"].items()
+    ]
+    return _markdown(header, rows)
+
+
+def _cell(cell: Mapping[str, Any] | None, figure: str, fmt: Callable[[float], str]) -> str:
+    value = None if cell is None else cell.get(figure)
+    return MISSING if value is None else fmt(value)
+
+
 def results_markdown(
     results: Sequence[Result],
     title: str,
@@ -68,7 +144,7 @@ def results_markdown(
     commit: str,
     wall_seconds: float | None = None,
 ) -> str:
-    """The whole RESULTS.md: provenance, the main table and the per-attack tables."""
+    """The whole RESULTS.md: provenance, the main table, per-attack and condition tables."""
     took = "" if wall_seconds is None else f" in {wall_seconds:g} s"
     parts = [
         f"# {title}",
@@ -76,14 +152,37 @@ def results_markdown(
         "EERs follow the ASVspoof evaluation packages, with bona fide as the positive class "
         "and higher scores meaning more bona fide. Beside each figure is the same figure for "
         'the negated scores, in bold with "(lower)" where it is lower: then the model scores '
-        "bona fide low. min t-DCF, where reported, is the ASVspoof 2019 legacy formulation "
-        "with the organisers' ASV scores.",
+        "bona fide low." + _tdcf_note(results) + _subset_note(results),
         "## Results",
         main_table(results),
     ]
     for test_set, table in per_attack_tables(results).items():
         parts += [f"## EER (%) per attack: {test_set}", table]
+    for heading, table in condition_tables(results).items():
+        parts += [f"## {heading}", table]
     return "\n\n".join(parts) + "\n"
+
+
+def _tdcf_note(results: Sequence[Result]) -> str:
+    """Which t-DCF formulation each test set's min t-DCF uses."""
+    by_formulation: dict[str, list[str]] = {}
+    for result in results:
+        formulation = result.metrics.get("tdcf_formulation")
+        if formulation is not None:
+            sets = by_formulation.setdefault(FORMULATIONS.get(formulation, formulation), [])
+            if result.test_set not in sets:
+                sets.append(result.test_set)
+    notes = [f"{name} on {', '.join(sets)}" for name, sets in by_formulation.items()]
+    return f" min t-DCF: {'; '.join(notes)}." if notes else ""
+
+
+def _subset_note(results: Sequence[Result]) -> str:
+    if not any(result.metrics.get("official_subset") for result in results):
+        return ""
+    return (
+        " A 2021 set has one row per subset and one for all its trials; the official figure, "
+        "the one the challenge ranked on, is its row marked official."
+    )
 
 
 def _attack_cell(result: Result, attack: str) -> str:
@@ -106,6 +205,10 @@ def _pair(value: float | None, negated: float | None, fmt: Callable[[float], str
 
 def _tdcf(value: float) -> str:
     return f"{value:.4f}"
+
+
+def _eer_cell(fraction: float) -> str:
+    return f"{100 * fraction:.2f}"
 
 
 def _percent(fraction: float) -> str:

@@ -15,6 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from antispoof.data.kaldi_files import iter_table
+from antispoof.evaluation.factors import SUBSET
+from antispoof.metrics.columns import Categorical, read_columns
 
 N_EXAMPLES = 5  # utterance ids quoted in an error message
 
@@ -25,8 +27,37 @@ class ScoreFileError(ValueError):
 
 def read_scores(path: str | os.PathLike[str]) -> dict[str, float]:
     """Read `<utt> <score>` lines; refuse duplicates and unparsable or non-finite scores."""
+    utts, scores = _read_score_columns(path)
+    table = dict(zip(utts, scores.tolist(), strict=True))
+    if len(table) != len(utts):
+        _refuse_duplicates(path, utts)
+    return table
+
+
+def _read_score_columns(path: str | os.PathLike[str]) -> tuple[list[str], NDArray[np.float64]]:
+    """Utterances and scores in file order, split whole: a 2021 DF file has 611,829 lines."""
+    try:
+        utts, texts = read_columns(path, 2)
+        scores = np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))
+    except ValueError:  # TableError too
+        scores = None
+    if scores is None or not np.isfinite(scores).all():
+        # Something is wrong with the file: the line-by-line reader says what, and where.
+        return _read_scores_by_line(path)
+    return utts, scores
+
+
+def _refuse_duplicates(path: str | os.PathLike[str], utts: list[str]) -> None:
+    """Raise for the first repeated utterance; `utts` are those of the file's lines, in order."""
+    seen = set()
+    for line_number, utt in enumerate(utts, start=1):
+        if utt in seen:
+            raise ScoreFileError(f"{path}:{line_number}: duplicate utterance {utt!r}")
+        seen.add(utt)
+
+
+def _read_scores_by_line(path: str | os.PathLike[str]) -> tuple[list[str], NDArray[np.float64]]:
     scores: dict[str, float] = {}
-    # Messages are only formatted on error: this loop runs once per trial (611,829 for DF).
     for line_number, utt, value in iter_table(path):
         try:
             score = float(value)
@@ -40,31 +71,58 @@ def read_scores(path: str | os.PathLike[str]) -> dict[str, float]:
         if utt in scores:
             raise ScoreFileError(f"{path}:{line_number}: duplicate utterance {utt!r}")
         scores[utt] = score
-    return scores
+    return list(scores), np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
 
 
 def read_trial_scores(
-    path: str | os.PathLike[str], trials: Sequence[str], data_dir: str | os.PathLike[str]
+    path: str | os.PathLike[str],
+    trials: Sequence[str],
+    data_dir: str | os.PathLike[str],
+    subsets: Categorical | None = None,
 ) -> NDArray[np.float64]:
     """Scores of `trials` (the utterances of `data_dir`), in that order.
 
-    The file must hold exactly these utterances: extra and missing ones are both errors.
+    The file must hold exactly these utterances: extra and missing ones are both errors. With
+    the `subsets` of the trials, the error counts the missing trials of each subset.
     """
-    scores = read_scores(path)
+    utts, scores = _read_score_columns(path)
+    if utts == trials:  # the file is in the data directory's order: nothing to look up
+        return scores
+    position = dict(zip(utts, range(len(utts)), strict=True))
+    if len(position) != len(utts):
+        _refuse_duplicates(path, utts)
     trial_set = set(trials)
-    extra = [utt for utt in scores if utt not in trial_set]
+    extra = [utt for utt in utts if utt not in trial_set]
     if extra:
         raise ScoreFileError(
             f"{path}: {len(extra)} utterance(s) are not trials of {data_dir} "
             f"(e.g. {_examples(extra)}); is this the score file of another set?"
         )
-    missing = [utt for utt in trials if utt not in scores]
-    if missing:
+    index = np.fromiter((position.get(utt, -1) for utt in trials), dtype=np.intp, count=len(trials))
+    missing = index < 0
+    if missing.any():
+        missing_utts = [trials[i] for i in np.flatnonzero(missing)]
         raise ScoreFileError(
-            f"{path}: misses {len(missing)} of the {len(trials)} trials of {data_dir} "
-            f"(e.g. {_examples(missing)}); every trial needs a score"
+            f"{path}: misses {len(missing_utts)} of the {len(trials)} trials of {data_dir} "
+            f"(e.g. {_examples(missing_utts)}){_per_subset(missing, subsets)}; every trial "
+            "needs a score"
         )
-    return np.fromiter((scores[utt] for utt in trials), dtype=np.float64, count=len(trials))
+    return scores[index]
+
+
+def _per_subset(missing: NDArray[np.bool_], subsets: Categorical | None) -> str:
+    """`; by subset: eval 2 of 8, progress 1 of 3, hidden 0 of 1`, or nothing."""
+    if subsets is None:
+        return ""
+    n_values = len(subsets.values)
+    totals = np.bincount(subsets.codes, minlength=n_values)
+    missed = np.bincount(subsets.codes[missing], minlength=n_values)
+    code = {subset: code for code, subset in enumerate(subsets.values)}
+    counts = (
+        f"{subset} {missed[code[subset]]} of {totals[code[subset]]}"
+        for subset in SUBSET.ordered(subsets.values)
+    )
+    return "; by subset: " + ", ".join(counts)
 
 
 def _examples(utts: Sequence[str]) -> str:

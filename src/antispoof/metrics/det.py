@@ -13,6 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+# (frr, far, thresholds): one point per prefix of the sorted scores.
+DetCurve = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+
 
 def as_scores(scores: ArrayLike, name: str) -> NDArray[np.float64]:
     """Return `scores` as a non-empty, finite, one-dimensional float64 array."""
@@ -26,9 +29,7 @@ def as_scores(scores: ArrayLike, name: str) -> NDArray[np.float64]:
     return array
 
 
-def compute_det_curve(
-    target_scores: ArrayLike, nontarget_scores: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+def compute_det_curve(target_scores: ArrayLike, nontarget_scores: ArrayLike) -> DetCurve:
     """Return `(frr, far, thresholds)`, each with one point per prefix of the sorted scores.
 
     Targets are the positive class (bona fide for a CM, the claimed speaker for an ASV) and
@@ -39,16 +40,34 @@ def compute_det_curve(
     """
     target = as_scores(target_scores, "target")
     nontarget = as_scores(nontarget_scores, "non-target")
-    n_scores = target.size + nontarget.size
     all_scores = np.concatenate((target, nontarget))
-    labels = np.concatenate((np.ones(target.size), np.zeros(nontarget.size)))
+    is_target = np.concatenate((np.ones(target.size, bool), np.zeros(nontarget.size, bool)))
     order = np.argsort(all_scores, kind="mergesort")
-    labels = labels[order]
-    target_sums = np.cumsum(labels)
-    nontarget_above = nontarget.size - (np.arange(1, n_scores + 1) - target_sums)
-    frr = np.concatenate(([0.0], target_sums / target.size))
-    far = np.concatenate(([1.0], nontarget_above / nontarget.size))
-    thresholds = np.concatenate(([all_scores[order[0]] - 0.001], all_scores[order]))
+    return det_curve_from_ranking(is_target[order], all_scores[order])
+
+
+def det_curve_from_ranking(
+    is_target: NDArray[np.bool_], sorted_scores: NDArray[np.float64]
+) -> DetCurve:
+    """`compute_det_curve` of trials already sorted as it sorts them (see `RankedScores`).
+
+    `is_target` and `sorted_scores` are in ascending score order, targets before non-targets
+    among equal scores. The counts are exact integers, so the rates are the same floats as
+    the official code's float cumulative sums.
+    """
+    n_scores = is_target.size
+    n_target = int(np.count_nonzero(is_target))
+    n_nontarget = n_scores - n_target
+    if n_target == 0 or n_nontarget == 0:
+        raise ValueError(
+            f"a DET curve needs both classes, got {n_target} target and {n_nontarget} "
+            "non-target trials"
+        )
+    target_sums = np.cumsum(is_target)
+    nontarget_above = n_nontarget - (np.arange(1, n_scores + 1) - target_sums)
+    frr = np.concatenate(([0.0], target_sums / n_target))
+    far = np.concatenate(([1.0], nontarget_above / n_nontarget))
+    thresholds = np.concatenate(([sorted_scores[0] - 0.001], sorted_scores))
     return frr, far, thresholds
 
 

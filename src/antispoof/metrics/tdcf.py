@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from antispoof.metrics.asv_scores import AsvScores
-from antispoof.metrics.det import compute_det_curve, compute_eer
+from antispoof.metrics.det import DetCurve, compute_det_curve, compute_eer
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,16 @@ class CostModel:
 
 
 ASVSPOOF_COST_MODEL = CostModel()
+
+
+@dataclass(frozen=True)
+class AsvThreshold:
+    """The ASV system at its EER threshold, on target and non-target trials."""
+
+    eer: float
+    threshold: float
+    pfa: float  # non-targets accepted
+    pmiss: float  # targets rejected
 
 
 @dataclass(frozen=True)
@@ -87,21 +97,36 @@ class TdcfResult:
     asv_eer: float | None
 
 
-def asv_operating_point(asv: AsvScores) -> AsvOperatingPoint:
+def asv_threshold(target: NDArray[np.float64], nontarget: NDArray[np.float64]) -> AsvThreshold:
     """Fix the ASV threshold at its EER point, as `obtain_asv_error_rates` does.
 
     The official rates count a score equal to the threshold as accepted (`>=`), although the
     DET threshold is the largest rejected score; this is kept for identical figures.
     """
-    eer, threshold = compute_eer(asv.target, asv.nontarget)
-    return AsvOperatingPoint(
+    eer, threshold = compute_eer(target, nontarget)
+    return AsvThreshold(
         eer=eer,
         threshold=threshold,
-        pfa=np.count_nonzero(asv.nontarget >= threshold) / asv.nontarget.size,
-        pmiss=np.count_nonzero(asv.target < threshold) / asv.target.size,
-        pmiss_spoof=np.count_nonzero(asv.spoof < threshold) / asv.spoof.size,
-        pfa_spoof=np.count_nonzero(asv.spoof >= threshold) / asv.spoof.size,
+        pfa=np.count_nonzero(nontarget >= threshold) / nontarget.size,
+        pmiss=np.count_nonzero(target < threshold) / target.size,
     )
+
+
+def with_spoof_rates(point: AsvThreshold, spoof: NDArray[np.float64]) -> AsvOperatingPoint:
+    """Add the rates of spoofed trials at the threshold fixed on bona fide trials."""
+    return AsvOperatingPoint(
+        eer=point.eer,
+        threshold=point.threshold,
+        pfa=point.pfa,
+        pmiss=point.pmiss,
+        pmiss_spoof=np.count_nonzero(spoof < point.threshold) / spoof.size,
+        pfa_spoof=np.count_nonzero(spoof >= point.threshold) / spoof.size,
+    )
+
+
+def asv_operating_point(asv: AsvScores) -> AsvOperatingPoint:
+    """All ASV error rates at its EER threshold (target vs non-target)."""
+    return with_spoof_rates(asv_threshold(asv.target, asv.nontarget), asv.spoof)
 
 
 def min_tdcf_legacy(
@@ -123,18 +148,35 @@ def min_tdcf_legacy(
             "check the ASV scores (C2 is 0 when the ASV rejects every spoof at its EER "
             "threshold)"
         )
-    return _minimise(bonafide_scores, spoof_scores, 0.0, c1, c2, min(c1, c2), point.eer)
+    det = compute_det_curve(bonafide_scores, spoof_scores)
+    return _minimise(det, 0.0, c1, c2, min(c1, c2), point.eer)
 
 
 def tdcf_coefficients(asv: AsvScores, costs: CostModel = ASVSPOOF_COST_MODEL) -> TdcfCoefficients:
     """C0, C1, C2 of the 2021 revised t-DCF from ASV scores."""
-    point = asv_operating_point(asv)
+    return revised_coefficients(asv_operating_point(asv), costs)
+
+
+def revised_coefficients(
+    point: AsvOperatingPoint, costs: CostModel = ASVSPOOF_COST_MODEL
+) -> TdcfCoefficients:
+    """C0, C1, C2 of the 2021 revised t-DCF at an ASV operating point (`get_tDCF_C012`)."""
     c0 = costs.p_tar * costs.c_miss * point.pmiss + costs.p_non * costs.c_fa * point.pfa
     c1 = costs.p_tar * costs.c_miss - (
         costs.p_tar * costs.c_miss * point.pmiss + costs.p_non * costs.c_fa * point.pfa
     )
     c2 = costs.p_spoof * costs.c_fa_spoof * point.pfa_spoof
     return TdcfCoefficients(c0=c0, c1=c1, c2=c2)
+
+
+def valid_2021_weights(coefficients: TdcfCoefficients) -> bool:
+    """Whether the normalised 2021 t-DCF is defined: weights >= 0, C0 + min(C1, C2) > 0.
+
+    The official code divides regardless and prints NaN or inf where this fails (an ASV that
+    is perfect on the bona fide trials of a cell and rejects all of its spoofs gives 0 / 0).
+    """
+    c0, c1, c2 = coefficients.c0, coefficients.c1, coefficients.c2
+    return min(c0, c1, c2) >= 0 and c0 + min(c1, c2) > 0
 
 
 def min_tdcf_2021(
@@ -151,27 +193,27 @@ def min_tdcf_2021(
     if isinstance(asv, AsvScores):
         asv_eer = asv_operating_point(asv).eer
         asv = tdcf_coefficients(asv, costs)
-    c0, c1, c2 = asv.c0, asv.c1, asv.c2
-    default = c0 + min(c1, c2)
-    if min(c0, c1, c2) < 0 or default <= 0:
+    return min_tdcf_2021_from_det(compute_det_curve(bonafide_scores, spoof_scores), asv, asv_eer)
+
+
+def min_tdcf_2021_from_det(
+    det: DetCurve, coefficients: TdcfCoefficients, asv_eer: float | None = None
+) -> TdcfResult:
+    """2021 revised min t-DCF over a CM DET curve `(pmiss_cm, pfa_cm, thresholds)`."""
+    c0, c1, c2 = coefficients.c0, coefficients.c1, coefficients.c2
+    if not valid_2021_weights(coefficients):
         raise ValueError(
             f"cannot evaluate the 2021 t-DCF with weights C0={c0:g}, C1={c1:g}, C2={c2:g}: "
             "they must be non-negative with C0 + min(C1, C2) > 0; check the ASV scores"
         )
-    return _minimise(bonafide_scores, spoof_scores, c0, c1, c2, default, asv_eer)
+    return _minimise(det, c0, c1, c2, c0 + min(c1, c2), asv_eer)
 
 
 def _minimise(
-    bonafide_scores: ArrayLike,
-    spoof_scores: ArrayLike,
-    c0: float,
-    c1: float,
-    c2: float,
-    default: float,
-    asv_eer: float | None,
+    det: DetCurve, c0: float, c1: float, c2: float, default: float, asv_eer: float | None
 ) -> TdcfResult:
     """Minimum of `(c0 + c1 Pmiss_cm + c2 Pfa_cm) / default` over the CM DET points."""
-    pmiss_cm, pfa_cm, thresholds = compute_det_curve(bonafide_scores, spoof_scores)
+    pmiss_cm, pfa_cm, thresholds = det
     # Same operation order as the official code (c0 = 0 adds nothing), so identical floats.
     curve = (c0 + c1 * pmiss_cm + c2 * pfa_cm) / default
     index = int(np.argmin(curve))
