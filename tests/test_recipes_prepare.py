@@ -63,3 +63,21 @@ def test_asvspoof2019_recipe_prepares_its_data(fresh_tree, replicas):
     for split in ("train", "dev", "eval"):
         assert validate_data_dir(data / split, check_audio_exists=True).num_utts > 0
     assert (data / "eval" / "asv_scores.txt").exists()
+
+
+def test_asvspoof2021_df_recipe_prepares_evaluation_and_training_sets(fresh_tree, replicas):
+    roots = {"ASVSPOOF2019_ROOT": replicas, "ASVSPOOF2021_DF_ROOT": replicas / "df21"}
+    data = run_stage_1(fresh_tree, "asvspoof2021_df", roots)
+    full = validate_data_dir(data / "df21_full", check_audio_exists=True)
+    official = validate_data_dir(data / "df21_eval", check_audio_exists=True)
+    assert 0 < official.num_utts < full.num_utts
+    assert {"utt2codec", "utt2vocoder", "utt2subset"} <= set(full.files)
+    for split in ("df21_train", "df21_dev", "df21_eval_heldout", "train", "dev", "eval"):
+        validate_data_dir(data / split, check_audio_exists=True)
+
+
+def test_in_the_wild_recipe_prepares_its_data(fresh_tree, replicas):
+    data = run_stage_1(fresh_tree, "in_the_wild", {"IN_THE_WILD_ROOT": replicas / "itw"})
+    summary = validate_data_dir(data / "itw", check_audio_exists=True)
+    assert summary.num_bonafide > 0 and summary.num_spoof > 0
+    assert "utt2clip" in summary.files

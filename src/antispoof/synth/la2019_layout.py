@@ -22,9 +22,10 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -33,6 +34,8 @@ from antispoof.data.kaldi_files import write_table
 from antispoof.synth.asv import Backend, Trial, embedding, score_trials, train_backend
 from antispoof.synth.attacks import EVAL_ATTACKS, TRAIN_ATTACKS, synthesize_spoof
 from antispoof.synth.speech import SAMPLE_RATE, Speaker, make_speaker, synthesize_bonafide
+
+T = TypeVar("T")
 
 COMPLETE_MARKER = ".complete"
 
@@ -290,13 +293,11 @@ def write_corpus(root: Path, seed: int, scale: float, nj: int) -> list[Utterance
     return plan
 
 
-def build_corpus(
-    db_root: Path, seed: int = 0, scale: float = 1.0, nj: int = 1
-) -> list[Utterance] | None:
-    """Create `db_root` with the corpus and its `.complete` marker; None if already there.
+def build_atomically(db_root: Path, write: Callable[[Path], T]) -> T | None:
+    """Run `write(tmp)` on a temporary sibling of `db_root`, mark it complete, rename it into place.
 
-    The corpus is written into a temporary sibling and renamed into place only when whole,
-    so an interrupted run never leaves a directory that looks complete.
+    Returns what `write` returns, or None if `db_root` is already complete. An interrupted run
+    never leaves a directory that looks complete.
     """
     db_root = Path(db_root)
     if (db_root / COMPLETE_MARKER).exists():
@@ -306,7 +307,7 @@ def build_corpus(
     db_root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{db_root.name}.tmp-", dir=db_root.parent))
     try:
-        plan = write_corpus(tmp, seed, scale, nj)
+        result = write(tmp)
         (tmp / COMPLETE_MARKER).write_text("", encoding="utf-8")
         if db_root.exists():
             db_root.rmdir()  # empty, checked above
@@ -314,7 +315,14 @@ def build_corpus(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return plan
+    return result
+
+
+def build_corpus(
+    db_root: Path, seed: int = 0, scale: float = 1.0, nj: int = 1
+) -> list[Utterance] | None:
+    """Create `db_root` with the 2019 LA-format corpus and its marker; None if already there."""
+    return build_atomically(db_root, lambda tmp: write_corpus(tmp, seed, scale, nj))
 
 
 def summarize(plan: list[Utterance]) -> Iterator[str]:
