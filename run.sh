@@ -165,8 +165,18 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     done
     python -m antispoof.bin.collect_results --out "${dir}/RESULTS.md" "${dir}" >/dev/null
   done
-  command_line="$(basename "${recipe_dir}")/run.sh ${original_args[*]}"
+  # The command as a user would type it again: the recipe's run.sh and every option it passed,
+  # less the machine-specific --recipe_dir.
+  command_line="egs/$(basename "${recipe_dir}")/run.sh"
+  for ((i = 0; i < ${#original_args[@]}; i++)); do
+    if [ "${original_args[i]}" = --recipe_dir ]; then
+      i=$((i + 1))
+    else
+      command_line+=" $(printf '%q' "${original_args[i]}")"
+    fi
+  done
   python -m antispoof.bin.collect_results --out RESULTS.md --title "$(basename "${recipe_dir}")" \
-    --command "${command_line}" --wall_seconds "$(( $(date +%s) - started ))" "${dirs[@]}"
+    --command "${command_line}" --wall_seconds "$(( $(date +%s) - started ))" \
+    --test_sets "${test_sets}" "${dirs[@]}"
 fi
 log "done in $(( $(date +%s) - started )) s"

@@ -70,6 +70,11 @@ def test_all_stages_produce_metrics_plots_and_results(fresh_tree, first_run):
             assert metrics["eer"] < 0.5 and not metrics["polarity_warning"]
             for plot in ("det.png", "score_hist.png"):
                 assert (exp_dir / test_set / plot).stat().st_size > 0
+        # Out of domain: the 2021 DF replica (per subset, per codec x vocoder) and In-the-Wild.
+        df21 = json.loads((exp_dir / "df21_eval" / "metrics.json").read_text())
+        assert df21["per_subset"]["eval"]["n_bonafide"] > 0 and "conditions" in df21
+        itw = json.loads((exp_dir / "itw" / "metrics.json").read_text())
+        assert itw["n_bonafide"] > 0 and itw["n_spoof"] > 0
     results = (recipe / "RESULTS.md").read_text()
     assert all(experiment in results for experiment in EXPERIMENTS)
     # The run prints the results table of both losses.
@@ -82,3 +87,29 @@ def test_a_second_run_skips_finished_stages(fresh_tree, first_run):
     assert ".complete exists, skipping" in result.stderr
     for finished in ("stage 2:", "stage 3:", "stage 4:"):
         assert finished not in result.stderr
+
+
+def test_in_the_wild_scores_a_model_trained_by_another_recipe(fresh_tree, first_run):
+    replica = fresh_tree / "egs" / "mini" / "db" / "mini" / "itw"
+    env = {
+        **os.environ,
+        "ANTISPOOF_VENV": str(Path(sys.executable).parents[1]),
+        "IN_THE_WILD_ROOT": str(replica),
+    }
+    reused = "../mini/exp/lfcc_resnet18_ocsoftmax"
+    result = subprocess.run(
+        ["egs/in_the_wild/run.sh", "--stage", "1", "--exp_dir", reused],
+        cwd=fresh_tree,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads(
+        (fresh_tree / "egs/mini/exp/lfcc_resnet18_ocsoftmax/itw/metrics.json").read_text()
+    )
+    assert "stage 3" not in result.stderr  # nothing is trained
+    results = (fresh_tree / "egs" / "in_the_wild" / "RESULTS.md").read_text()
+    assert "| lfcc_resnet18_ocsoftmax | itw |" in results
+    assert "| lfcc_resnet18_ocsoftmax | eval |" not in results  # only this recipe's sets
+    assert metrics["n_bonafide"] + metrics["n_spoof"] == 120

@@ -2,15 +2,16 @@
 
 Usage:
     python -m antispoof.bin.collect_results --out RESULTS.md [--title T] [--command CMD] \
-        [--wall_seconds S] exp/<tag1> [exp/<tag2> ...]
+        [--wall_seconds S] [--test_sets "dev eval"] exp/<tag1> [exp/<tag2> ...]
 
-Reads `<exp_dir>/<set>/metrics.json` for every test set found. Rows are experiment tag x test
-set (EER %, EER of the negated scores flagged when lower, min t-DCF where the set has one,
-trial counts); a set with subsets (2021) gets a row per subset, the official `eval` subset
-first and marked, and one for all its trials. Then one per-attack EER table per test set, and
-the condition tables (EER %, and min t-DCF for 2021 LA) of each experiment and set, from its
-official subset where it has one. The file records `--command` (default: this command line),
-the git commit of the code that produced it and, if given, the wall-clock time of the run.
+Reads `<exp_dir>/<set>/metrics.json` for every test set found (or only those of --test_sets: an
+experiment reused by another recipe also holds the sets of the recipe that trained it). Rows are
+experiment tag x test set (EER %, EER of the negated scores flagged when lower, min t-DCF where the
+set has one, trial counts); a set with subsets (2021) gets a row per subset, the official `eval`
+subset first and marked, and one for all its trials. Then one per-attack EER table per test set,
+and the condition tables (EER %, and min t-DCF for 2021 LA) of each experiment and set, from its
+official subset where it has one. The file records `--command` (default: this command line), the
+git commit of the code that produced it and, if given, the wall-clock time of the run.
 """
 
 from __future__ import annotations
@@ -35,9 +36,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", default="Results")
     parser.add_argument("--command", help="the command that produced the results")
     parser.add_argument("--wall_seconds", type=float, help="how long that command ran")
+    parser.add_argument("--test_sets", help="space-separated sets to report; default: all found")
     parser.add_argument("exp_dirs", nargs="+", type=Path, metavar="exp_dir")
     args = parser.parse_args(argv)
-    results = [result for exp_dir in args.exp_dirs for result in read_results(exp_dir)]
+    wanted = set(args.test_sets.split()) if args.test_sets else None
+    results = [
+        result
+        for exp_dir in args.exp_dirs
+        for result in read_results(exp_dir)
+        if wanted is None or result.test_set in wanted
+    ]
+    if not results:
+        raise FileNotFoundError(f"no metrics.json of the sets {args.test_sets} in {args.exp_dirs}")
     command = args.command or shlex.join(
         ["python", "-m", "antispoof.bin.collect_results", *(sys.argv[1:] if argv is None else argv)]
     )
