@@ -24,8 +24,8 @@ from pathlib import Path
 from antispoof.synth import df2021_layout, itw_layout
 from antispoof.synth.la2019_layout import (
     COMPLETE_MARKER,
-    _environment,
     build_atomically,
+    environment_variables,
     summarize,
     write_corpus,
 )
@@ -50,7 +50,9 @@ def write_replicas(root: Path, seed: int, scale: float, nj: int) -> dict[str, li
             _generate_replica(job)
     else:
         # As in la2019_layout: spawned workers, one BLAS thread each.
-        with _environment(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1"):
+        with environment_variables(
+            OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1"
+        ):
             pool = multiprocessing.get_context("spawn").Pool(nj)
         with pool:
             for _ in pool.imap_unordered(_generate_replica, jobs, chunksize=4):

@@ -124,7 +124,7 @@ A17_LIFTER = 20
 # --------------------------------------------------------------------------- helpers
 
 
-def _lowpass(cutoff_hz: float, transition_hz: float = 500.0) -> np.ndarray:
+def lowpass(cutoff_hz: float, transition_hz: float = 500.0) -> np.ndarray:
     """Zero-phase magnitude (N_BINS,): 1 below the cut-off, a raised-cosine edge, a floor."""
     floor = 10 ** (-BANDLIMIT_STOP_DB / 20)
     edge = np.clip((BIN_HZ - cutoff_hz) / transition_hz + 0.5, 0.0, 1.0)
@@ -270,15 +270,15 @@ def _concatenate(
     return frame_filter(np.sum(weights.T * np.stack(renderings), axis=0), _shelf(*shelf))
 
 
-def _stft(x: np.ndarray) -> np.ndarray:
+def stft(x: np.ndarray) -> np.ndarray:
     window = np.hanning(FRAME_LEN + 1)[:-1]
     padded = np.pad(x, (FRAME_LEN // 2, FRAME_LEN // 2 + FRAME_HOP))
     frames = np.lib.stride_tricks.sliding_window_view(padded, FRAME_LEN)[::FRAME_HOP]
     return np.fft.rfft(frames * window, axis=1)
 
 
-def _istft(spectra: np.ndarray, n: int) -> np.ndarray:
-    """Least-squares inverse of `_stft` (weighted overlap-add)."""
+def istft(spectra: np.ndarray, n: int) -> np.ndarray:
+    """Least-squares inverse of `stft` (weighted overlap-add)."""
     window = np.hanning(FRAME_LEN + 1)[:-1]
     per_frame = FRAME_LEN // FRAME_HOP
     blocks = (np.fft.irfft(spectra, FRAME_LEN, axis=1) * window).reshape(
@@ -294,7 +294,7 @@ def _istft(spectra: np.ndarray, n: int) -> np.ndarray:
     return y[FRAME_LEN // 2 : FRAME_LEN // 2 + n]
 
 
-def _mulaw(x: np.ndarray, bits: int) -> np.ndarray:
+def mulaw(x: np.ndarray, bits: int) -> np.ndarray:
     """Round trip through `bits`-bit mu-law, the output format of WaveNet-style models."""
     mu = 2**bits - 1
     peak = np.abs(x).max()
@@ -306,7 +306,7 @@ def _mulaw(x: np.ndarray, bits: int) -> np.ndarray:
 # --------------------------------------------------------------------------- systems
 
 
-def _vocoder(
+def pulse_vocoder(
     track: Track, speaker: Speaker, rng: np.random.Generator, tract: np.ndarray | None = None
 ) -> np.ndarray:
     return render(track, speaker, rng, jitter=VOCODER_JITTER, shimmer=VOCODER_SHIMMER, tract=tract)
@@ -337,7 +337,7 @@ def _bandlimited_vocoder(
         hold = max(1, int(envelope_ms * 1e-3 * SAMPLE_RATE / FRAME_HOP))
         held = np.repeat(track.formants[::hold], hold, axis=0)[: len(track.formants)]
         track = replace(track, formants=held)
-    return frame_filter(_vocoder(track, speaker, rng), _lowpass(cutoff_hz)[None, :])
+    return frame_filter(pulse_vocoder(track, speaker, rng), lowpass(cutoff_hz)[None, :])
 
 
 def vocoder_a02(speaker: Speaker, rng: np.random.Generator) -> np.ndarray:
@@ -356,13 +356,13 @@ def concatenation(speaker: Speaker, rng: np.random.Generator) -> np.ndarray:
     return _concatenate(track, speaker, rng, A04_LEVEL_STEP_DB, A04_DATABASE_SHELF)
 
 
-def _converted_track(speaker: Speaker, rng: np.random.Generator, smoothing: OverSmoothing) -> Track:
+def converted_track(speaker: Speaker, rng: np.random.Generator, smoothing: OverSmoothing) -> Track:
     source = _source_speaker(speaker, rng)
     track = _convert(plan_utterance(source, rng), source, speaker, rng, VC_WARP_ERROR)
     return _oversmooth(track, smoothing)
 
 
-def _cepstral_tract(track: Track, speaker: Speaker, order: int) -> np.ndarray:
+def cepstral_tract(track: Track, speaker: Speaker, order: int) -> np.ndarray:
     log_tract = np.log(np.abs(tract_response(track, speaker)))
     return _cepstral_filter(log_tract, order, min_phase=True)
 
@@ -370,9 +370,9 @@ def _cepstral_tract(track: Track, speaker: Speaker, order: int) -> np.ndarray:
 def vc_vocoder(speaker: Speaker, rng: np.random.Generator) -> np.ndarray:
     """A05: converted, over-smoothed track, envelope reduced to a mel-cepstrum-like order,
     through a mixed-excitation vocoder (noise replaces the harmonics at high frequencies)."""
-    track = _converted_track(speaker, rng, A05_SMOOTHING)
-    tract = _cepstral_tract(track, speaker, A05_LIFTER)
-    below = _lowpass(A05_NOISE_ABOVE_HZ)
+    track = converted_track(speaker, rng, A05_SMOOTHING)
+    tract = cepstral_tract(track, speaker, A05_LIFTER)
+    below = lowpass(A05_NOISE_ABOVE_HZ)
     pulses = excitation(track, speaker, rng, jitter=VOCODER_JITTER, shimmer=VOCODER_SHIMMER)
     harmonic = frame_filter(pulses, tract * below)
     noise = frame_filter(rng.standard_normal(track.n_samples) * track.voicing, tract)
@@ -396,7 +396,7 @@ def spectral_filtering(speaker: Speaker, rng: np.random.Generator) -> np.ndarray
 
 def vocoder_gan(speaker: Speaker, rng: np.random.Generator) -> np.ndarray:
     """A07: full-band vocoder whose GAN upsampler leaves a mirrored spectral image."""
-    x = _vocoder(_oversmooth(plan_utterance(speaker, rng), A07_SMOOTHING), speaker, rng)
+    x = pulse_vocoder(_oversmooth(plan_utterance(speaker, rng), A07_SMOOTHING), speaker, rng)
     mirrored = x * np.where(np.arange(len(x)) % 2, -1.0, 1.0)  # f -> fs/2 - f
     return x + 10 ** (A07_IMAGE_DB / 20) * mirrored
 
@@ -405,20 +405,20 @@ def neural_mulaw(speaker: Speaker, rng: np.random.Generator) -> np.ndarray:
     """A10: a WaveRNN-like model: milder over-smoothing, less jitter, 8-bit mu-law output."""
     track = _oversmooth(plan_utterance(speaker, rng), A10_SMOOTHING)
     x = render(track, speaker, rng, jitter=A10_JITTER_SCALE * speaker.jitter)
-    return _mulaw(x, A10_MULAW_BITS)
+    return mulaw(x, A10_MULAW_BITS)
 
 
 def griffin_lim(speaker: Speaker, rng: np.random.Generator) -> np.ndarray:
     """A11: an over-smoothed magnitude spectrogram of a natural rendering, phase by
     Griffin-Lim (phase incoherence between frames and harmonics)."""
     x = render(_oversmooth(plan_utterance(speaker, rng), A11_SMOOTHING), speaker, rng)
-    magnitude = _moving_average(np.abs(_stft(x)), A11_SMOOTH_FRAMES, axis=0)
+    magnitude = _moving_average(np.abs(stft(x)), A11_SMOOTH_FRAMES, axis=0)
     magnitude = _moving_average(magnitude, A11_SMOOTH_BINS, axis=1)
     spectra = magnitude * np.exp(2j * np.pi * rng.random(magnitude.shape))
     for _ in range(A11_ITERATIONS):
-        y = _istft(spectra, len(x))
-        spectra = magnitude * np.exp(1j * np.angle(_stft(y)))
-    return _istft(spectra, len(x))
+        y = istft(spectra, len(x))
+        spectra = magnitude * np.exp(1j * np.angle(stft(y)))
+    return istft(spectra, len(x))
 
 
 def concatenation_filtering(speaker: Speaker, rng: np.random.Generator) -> np.ndarray:
@@ -440,8 +440,8 @@ def waveform_filtering(speaker: Speaker, rng: np.random.Generator) -> np.ndarray
 def vc_mfcc_vocoder(speaker: Speaker, rng: np.random.Generator) -> np.ndarray:
     """A18: converted, over-smoothed track, envelope reduced to an MFCC-like low-order
     cepstrum, pulse vocoder."""
-    track = _converted_track(speaker, rng, A18_SMOOTHING)
-    return _vocoder(track, speaker, rng, _cepstral_tract(track, speaker, A18_LIFTER))
+    track = converted_track(speaker, rng, A18_SMOOTHING)
+    return pulse_vocoder(track, speaker, rng, cepstral_tract(track, speaker, A18_LIFTER))
 
 
 @dataclass(frozen=True)

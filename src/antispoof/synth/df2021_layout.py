@@ -71,9 +71,9 @@ TRIM_DB = 35.0  # the hidden subset drops leading/trailing 20 ms frames this far
 def vcc_task1(speaker: Speaker, rng: np.random.Generator) -> np.ndarray:
     """A VCC 2020 Task 1-like system: converted, over-smoothed track, low-order cepstral
     envelope, pulse vocoder with 9-bit mu-law output (a neural autoregressive vocoder)."""
-    track = attacks._converted_track(speaker, rng, attacks.A10_SMOOTHING)
-    tract = attacks._cepstral_tract(track, speaker, attacks.A18_LIFTER)
-    return attacks._mulaw(attacks._vocoder(track, speaker, rng, tract), 9)
+    track = attacks.converted_track(speaker, rng, attacks.A10_SMOOTHING)
+    tract = attacks.cepstral_tract(track, speaker, attacks.A18_LIFTER)
+    return attacks.mulaw(attacks.pulse_vocoder(track, speaker, rng, tract), 9)
 
 
 @dataclass(frozen=True)

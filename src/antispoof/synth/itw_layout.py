@@ -62,24 +62,24 @@ SPEAKERS = (
 
 def _gan_mulaw(speaker: Speaker, rng: np.random.Generator) -> np.ndarray:
     """A GAN-upsampled vocoder (mirrored image) whose output is also 8-bit mu-law coded."""
-    return attacks._mulaw(attacks.vocoder_gan(speaker, rng), 8)
+    return attacks.mulaw(attacks.vocoder_gan(speaker, rng), 8)
 
 
 def _bandlimited_concatenation(speaker: Speaker, rng: np.random.Generator) -> np.ndarray:
     """Concatenation plus target filtering, band-limited at 5.5 kHz (a low-rate unit database)."""
     x = attacks.concatenation_filtering(speaker, rng)
-    return frame_filter(x, attacks._lowpass(5500.0)[None, :])
+    return frame_filter(x, attacks.lowpass(5500.0)[None, :])
 
 
 def _griffin_lim_vc(speaker: Speaker, rng: np.random.Generator) -> np.ndarray:
     """Voice conversion with the source's natural excitation, phase by Griffin-Lim."""
-    track = attacks._converted_track(speaker, rng, attacks.A11_SMOOTHING)
+    track = attacks.converted_track(speaker, rng, attacks.A11_SMOOTHING)
     x = render_speech(track, speaker, rng)
-    magnitude = np.abs(attacks._stft(x))
+    magnitude = np.abs(attacks.stft(x))
     spectra = magnitude * np.exp(2j * np.pi * rng.random(magnitude.shape))
     for _ in range(attacks.A11_ITERATIONS):
-        spectra = magnitude * np.exp(1j * np.angle(attacks._stft(attacks._istft(spectra, len(x)))))
-    return attacks._istft(spectra, len(x))
+        spectra = magnitude * np.exp(1j * np.angle(attacks.stft(attacks.istft(spectra, len(x)))))
+    return attacks.istft(spectra, len(x))
 
 
 SPOOF_SYSTEMS: dict[str, Callable[[Speaker, np.random.Generator], np.ndarray]] = {

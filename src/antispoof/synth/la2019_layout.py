@@ -186,14 +186,14 @@ def _generate_all(
     # spawn, not fork: the caller may hold threads (torch, a test runner) that fork would copy.
     # One BLAS thread per worker: OpenBLAS threads busy-wait after each small product and
     # starve the other workers (this halves the wall time on 2 cores).
-    with _environment(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1"):
+    with environment_variables(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1"):
         pool = multiprocessing.get_context("spawn").Pool(nj)
     with pool:
         return dict(pool.imap_unordered(_generate, jobs, chunksize=8))
 
 
 @contextlib.contextmanager
-def _environment(**variables: str) -> Iterator[None]:
+def environment_variables(**variables: str) -> Iterator[None]:
     """Set environment variables for the processes started inside, then restore them."""
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
