@@ -1,7 +1,6 @@
 """Stage 1 for ASVspoof 2019 LA, on the format-exact mini replica and on malformed protocols."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,39 +13,20 @@ REPO = Path(__file__).resolve().parents[1]
 PROTOCOLS = "LA/ASVspoof2019_LA_cm_protocols"
 
 
-@pytest.fixture(scope="module")
-def mini_db(tmp_path_factory):
-    db = tmp_path_factory.mktemp("mini") / "db"
+def test_data_dirs_come_from_the_protocols_not_the_audio_folders(mini_corpus, tmp_path):
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "antispoof.bin.make_mini_corpus",
-            "--out_dir",
-            str(db),
-            "--scale",
-            "0.2",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return db
-
-
-def test_data_dirs_come_from_the_protocols_not_the_audio_folders(mini_db, tmp_path):
-    subprocess.run(
-        [str(REPO / "local/asvspoof2019/prepare_data.sh"), str(mini_db), str(tmp_path)],
+        [str(REPO / "local/asvspoof2019/prepare_data.sh"), str(mini_corpus), str(tmp_path)],
         check=True,
         capture_output=True,
     )
     for split, folder in (("train", "train"), ("dev", "dev"), ("eval", "eval")):
         data_dir = tmp_path / split
         validate_data_dir(data_dir, check_audio_exists=True)
-        protocol = next((mini_db / PROTOCOLS).glob(f"*.{split}.*.txt"))
+        protocol = next((mini_corpus / PROTOCOLS).glob(f"*.{split}.*.txt"))
         trials = [line.split() for line in protocol.read_text().splitlines()]
         wav_scp = read_table(data_dir / "wav.scp")
         assert sorted(wav_scp) == sorted(t[1] for t in trials)
-        flac = {p.stem for p in (mini_db / f"LA/ASVspoof2019_LA_{folder}/flac").glob("*.flac")}
+        flac = {p.stem for p in (mini_corpus / f"LA/ASVspoof2019_LA_{folder}/flac").glob("*.flac")}
         if split != "train":
             # The folders also hold ASV enrolment files: they must not become trials.
             assert flac - set(wav_scp)

@@ -1,7 +1,7 @@
-"""Stage 1 of every real recipe, run through its own run.sh on the format-exact mini replicas.
+"""Stage 1 of every real recipe, run through its own run.sh on the format-exact mini mini_corpus.
 
 Stage 0 (download and verification) is tested against a local server in test_download.py; here
-the replicas stand in for the corpus roots that stage 0 would leave.
+the mini_corpus stand in for the corpus roots that stage 0 would leave.
 """
 
 import os
@@ -16,25 +16,6 @@ from antispoof.data.datadir import validate_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE_OUTPUTS = {"db", "data", "dump", "exp", ".venv", ".git", "__pycache__", ".pytest_cache"}
-
-
-@pytest.fixture(scope="module")
-def replicas(tmp_path_factory):
-    db = tmp_path_factory.mktemp("replicas") / "mini"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "antispoof.bin.make_mini_corpus",
-            "--out_dir",
-            str(db),
-            "--scale",
-            "0.3",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return db
 
 
 @pytest.fixture(scope="module")
@@ -58,15 +39,15 @@ def run_stage_1(tree: Path, recipe: str, roots: dict[str, Path]) -> Path:
     return tree / "egs" / recipe / "data"
 
 
-def test_asvspoof2019_recipe_prepares_its_data(fresh_tree, replicas):
-    data = run_stage_1(fresh_tree, "asvspoof2019", {"ASVSPOOF2019_ROOT": replicas})
+def test_asvspoof2019_recipe_prepares_its_data(fresh_tree, mini_corpus):
+    data = run_stage_1(fresh_tree, "asvspoof2019", {"ASVSPOOF2019_ROOT": mini_corpus})
     for split in ("train", "dev", "eval"):
         assert validate_data_dir(data / split, check_audio_exists=True).num_utts > 0
     assert (data / "eval" / "asv_scores.txt").exists()
 
 
-def test_asvspoof2021_df_recipe_prepares_evaluation_and_training_sets(fresh_tree, replicas):
-    roots = {"ASVSPOOF2019_ROOT": replicas, "ASVSPOOF2021_DF_ROOT": replicas / "df21"}
+def test_asvspoof2021_df_recipe_prepares_evaluation_and_training_sets(fresh_tree, mini_corpus):
+    roots = {"ASVSPOOF2019_ROOT": mini_corpus, "ASVSPOOF2021_DF_ROOT": mini_corpus / "df21"}
     data = run_stage_1(fresh_tree, "asvspoof2021_df", roots)
     full = validate_data_dir(data / "df21_full", check_audio_exists=True)
     official = validate_data_dir(data / "df21_eval", check_audio_exists=True)
@@ -76,8 +57,8 @@ def test_asvspoof2021_df_recipe_prepares_evaluation_and_training_sets(fresh_tree
         validate_data_dir(data / split, check_audio_exists=True)
 
 
-def test_in_the_wild_recipe_prepares_its_data(fresh_tree, replicas):
-    data = run_stage_1(fresh_tree, "in_the_wild", {"IN_THE_WILD_ROOT": replicas / "itw"})
+def test_in_the_wild_recipe_prepares_its_data(fresh_tree, mini_corpus):
+    data = run_stage_1(fresh_tree, "in_the_wild", {"IN_THE_WILD_ROOT": mini_corpus / "itw"})
     summary = validate_data_dir(data / "itw", check_audio_exists=True)
     assert summary.num_bonafide > 0 and summary.num_spoof > 0
     assert "utt2clip" in summary.files
