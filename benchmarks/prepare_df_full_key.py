@@ -31,8 +31,8 @@ import numpy as np
 
 TRIALS = 611_829
 BONAFIDE = 22_617
-# research/corpora.md §3.4 gives eval and progress + hidden (77,901); the split of the latter is
-# a third-party count.
+# docs/research/corpora.md §3.4 gives eval and progress + hidden (77,901); the split of the
+# latter is a third-party count.
 SUBSETS = {"eval": 533_928, "progress": 59_325, "hidden": 18_576}
 FIRST_ID, LAST_ID = 2_000_011, 4_999_993
 CODECS = (

@@ -27,7 +27,7 @@ from antispoof.data.kaldi_files import read_table
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
 
-# The first line and the two bona fide lines are the examples of research/corpora.md §2.3.
+# The first line and the two bona fide lines are the examples of docs/research/corpora.md §2.3.
 LA_KEY = """\
 LA_0009 LA_E_9332881 alaw ita_tx A07 spoof notrim eval
 LA_0021 LA_E_7310647 none - bonafide bonafide only_speech hidden
@@ -49,7 +49,7 @@ LA_ASV_SCORES = "".join(
     f"{' '.join(line.split()[:2])} {score}\n"
     for line, score in zip(LA_ASV_KEY.splitlines(), (-9.836706, 1.5, 12.25, 0.5, 8.0), strict=True)
 )
-# The spoof lines are the examples of research/corpora.md §3.3; the bona fide ones carry `-`
+# The spoof lines are the examples of docs/research/corpora.md §3.3; the bona fide ones carry `-`
 # or `bonafide` in the attack column.
 DF_KEY = """\
 LA_0023 DF_E_2000011 nocodec asvspoof A14 spoof notrim progress traditional_vocoder - - - -

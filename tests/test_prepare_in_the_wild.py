@@ -20,7 +20,7 @@ from antispoof.data.kaldi_files import read_table
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
 
-# The first row is the example of research/corpora.md §4; a quoted name holds a comma.
+# The first row is the example of docs/research/corpora.md §4; a quoted name holds a comma.
 META = """\
 file,speaker,label
 0.wav,Alec Guinness,spoof

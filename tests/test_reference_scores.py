@@ -1,38 +1,22 @@
 """The evaluation reproduces published figures from real, released score files.
 
-The files and figures are described in `../shared/reference/README.md` (relative to the
-repository root; `ANTISPOOF_REFERENCE_DIR` overrides the directory). Each file is turned into a
-data directory and a score file, then evaluated by the real `evaluate`. The directory is always
-present in CI, where its absence fails the test; elsewhere the test is skipped without it.
+The files and the figures they give are described in `tests/reference/README.md`. Each file is
+turned into a data directory and a score file, then evaluated by the real `evaluate`.
 """
 
 from __future__ import annotations
 
 import gzip
-import os
 from pathlib import Path
 
 import pytest
 
 from antispoof.evaluation.evaluate import evaluate
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_DIR = Path(
-    os.environ.get("ANTISPOOF_REFERENCE_DIR", REPO_ROOT / ".." / "shared" / "reference")
-)
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 ASV_SCORES = "ASVspoof2019.LA.asv.eval.gi.trl.scores.txt.gz"
 LA19 = "la19_eval_lfcc_resnet18_{}.scores.txt.gz"
 ITW = "itw_lfcc_resnet18_{}_100ep.scores.txt.gz"
-
-
-@pytest.fixture(scope="module")
-def reference_dir() -> Path:
-    if not REFERENCE_DIR.is_dir():
-        message = f"reference score files not found in {REFERENCE_DIR} (ANTISPOOF_REFERENCE_DIR)"
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return REFERENCE_DIR
 
 
 def read_la19(path: Path) -> list[tuple[str, str, str, str]]:
@@ -74,17 +58,17 @@ def write_data_dir(trials: list[tuple[str, str, str, str]], root: Path) -> tuple
 
 
 @pytest.fixture(scope="module")
-def asv_scores(reference_dir, tmp_path_factory) -> Path:
+def asv_scores(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("asv") / "asv_scores.txt"
-    path.write_bytes(gzip.decompress((reference_dir / ASV_SCORES).read_bytes()))
+    path.write_bytes(gzip.decompress((REFERENCE_DIR / ASV_SCORES).read_bytes()))
     return path
 
 
 @pytest.fixture(scope="module")
-def la19_metrics(reference_dir, asv_scores, tmp_path_factory):
+def la19_metrics(asv_scores, tmp_path_factory):
     metrics = {}
     for system in ("ocsoftmax", "softmax", "amsoftmax"):
-        trials = read_la19(reference_dir / LA19.format(system))
+        trials = read_la19(REFERENCE_DIR / LA19.format(system))
         data_dir, scores = write_data_dir(trials, tmp_path_factory.mktemp(f"la19_{system}"))
         metrics[system] = evaluate(scores, data_dir, asv_scores)
     return metrics
@@ -108,7 +92,7 @@ def test_la19_figures(la19_metrics, system, eer, eer_negated, tdcf_key, min_tdcf
     assert round(metrics[tdcf_key], 4) == min_tdcf
     assert metrics[tdcf_key] == min(metrics["min_tdcf"], metrics["min_tdcf_negated"])
     assert round(100 * metrics["asv_eer"], 3) == 2.458
-    # C1, C2 as recomputed in research/papers.md §C.
+    # C1, C2 as recomputed in docs/research/papers.md §C.
     assert (round(metrics["tdcf_C1"], 4), round(metrics["tdcf_C2"], 4)) == (0.9150, 0.3803)
 
 
@@ -116,7 +100,7 @@ def test_la19_ocsoftmax_per_attack(la19_metrics):
     per_attack = la19_metrics["ocsoftmax"]["per_attack"]
     assert sorted(per_attack) == [f"A{number:02d}" for number in range(7, 20)]
     assert all(figures["n_spoof"] == 4914 for figures in per_attack.values())
-    # OC-Softmax per-attack EERs (research/papers.md §C), of the negated (released) scores.
+    # OC-Softmax per-attack EERs (docs/research/papers.md §C), of the negated (released) scores.
     assert round(100 * per_attack["A17"]["eer_negated"], 2) == 9.18
     assert round(100 * per_attack["A07"]["eer_negated"], 2) == 0.12
 
@@ -125,8 +109,8 @@ def test_la19_ocsoftmax_per_attack(la19_metrics):
     ("system", "eer", "eer_negated"),
     [("ocsoftmax", 71.834, 28.166), ("softmax", 65.700, 34.300)],
 )
-def test_in_the_wild_figures(reference_dir, tmp_path, system, eer, eer_negated):
-    data_dir, scores = write_data_dir(read_itw(reference_dir / ITW.format(system)), tmp_path)
+def test_in_the_wild_figures(tmp_path, system, eer, eer_negated):
+    data_dir, scores = write_data_dir(read_itw(REFERENCE_DIR / ITW.format(system)), tmp_path)
     metrics = evaluate(scores, data_dir)
     assert (metrics["n_bonafide"], metrics["n_spoof"]) == (19963, 11816)
     assert round(100 * metrics["eer"], 3) == eer

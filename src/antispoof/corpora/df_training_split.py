@@ -1,4 +1,5 @@
-"""A train/dev split drawn from the ASVspoof 2021 DF key, bona fide oversampled (papers.md §D).
+"""A train/dev split drawn from the ASVspoof 2021 DF key, bona fide oversampled
+(docs/research/papers.md §D).
 
 The One-Class Softmax poster trains on Kawa et al.'s DF data: 100,000 train and 25,000 dev
 trials drawn from the 2021 DF evaluation key, with the bona fide class (22,617 of 611,829

@@ -1,4 +1,4 @@
-"""The official sources of each corpus, as data (research/corpora.md §1-§4).
+"""The official sources of each corpus, as data (docs/research/corpora.md §1-§4).
 
 A `CorpusSource` lists the archives to fetch (URLs tried in order, the md5 where the publisher
 gives one) and what the unpacked corpus must contain: protocol and key files with their
@@ -32,10 +32,10 @@ in_the_wild (release_in_the_wild.zip, the authors' Hugging Face copy or Fraunhof
     release_in_the_wild/meta.csv     header `file,speaker,label` + 31,779 lines
     release_in_the_wild/<n>.wav      (`file` holds the name with its .wav)
 
-No host here needs a login as far as corpora.md records (DataShare, Zenodo and asvspoof.org
-serve these files openly; the Hugging Face and owncloud copies are public links). A host that
-answers 401/403, or a web page instead of the file, gets the user precise instructions for a
-manual download, and the file they place is verified like a downloaded one.
+No host here needs a login as far as docs/research/corpora.md records (DataShare, Zenodo and
+asvspoof.org serve these files openly; the Hugging Face and owncloud copies are public links). A
+host that answers 401/403, or a web page instead of the file, gets the user precise instructions
+for a manual download, and the file they place is verified like a downloaded one.
 
 Sizes and md5s: only the two key tarballs have a published md5 (the 2021 eval-package README).
 Zenodo shows an md5 per file on its record pages; they were not retrievable when this was

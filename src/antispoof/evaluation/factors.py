@@ -2,7 +2,7 @@
 
 A factor either describes both classes (codec, transmission channel: a bona fide trial has one
 too) or only spoofed trials (attack, vocoder family: bona fide trials read `bonafide`). The
-difference decides which trials enter a condition cell (research/corpora.md §6.4). Orders and
+difference decides which trials enter a condition cell (docs/research/corpora.md §6.4). Orders and
 short names are those of the 2021 evaluation package (`config.py` ConfigLA / ConfigDF).
 """
 

@@ -1,4 +1,5 @@
-"""A mini replica of ASVspoof 2021 DF (eval data, research/corpora.md §3) for tests and egs/mini.
+"""A mini replica of ASVspoof 2021 DF (eval data, docs/research/corpora.md §3), for tests and
+egs/mini.
 
     ASVspoof2021_DF_eval/flac/DF_E_NNNNNNN.flac        FLAC 16 kHz 16-bit mono
     ASVspoof2021_DF_eval/ASVspoof2021.DF.cm.eval.trl.txt   one column: the trial ids

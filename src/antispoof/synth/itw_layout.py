@@ -1,4 +1,4 @@
-"""A mini replica of In-the-Wild (Müller et al. 2022, research/corpora.md §4) for egs/mini.
+"""A mini replica of In-the-Wild (Müller et al. 2022, docs/research/corpora.md §4) for egs/mini.
 
     release_in_the_wild/0.wav ... N.wav    32-bit float WAV, 16 kHz mono, 1-6 s
     release_in_the_wild/meta.csv           header `file,speaker,label`; `bona-fide` | `spoof`
