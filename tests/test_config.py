@@ -1,6 +1,9 @@
 """Configs: strict registries, extends, overrides, derived tags, and a dry run of every config."""
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import yaml
@@ -16,7 +19,8 @@ from antispoof.config import (
     resolve_file,
 )
 from antispoof.detector import build_detector
-from antispoof.registry import ConfigError
+from antispoof.optim import OPTIMIZERS, SCHEDULERS
+from antispoof.registry import ConfigError, Registry
 
 EXPERIMENT_CONFIGS = sorted(REPO_ROOT.glob("egs/*/conf/*.yaml"))
 
@@ -95,3 +99,126 @@ def test_frontend_tag_changes_with_any_frontend_setting():
     other = resolve(apply_overrides(config, ["frontend_conf.n_ceps=19"]))
     assert frontend_tag(config).startswith("lfcc_")
     assert frontend_tag(config) != frontend_tag(other)
+
+
+BASE_CONFIGS = sorted(REPO_ROOT.glob("conf/*/*.yaml"))
+
+
+@pytest.mark.parametrize("base", BASE_CONFIGS, ids=lambda p: f"conf/{p.parent.name}/{p.name}")
+def test_every_base_config_resolves(tmp_path, base):
+    # A base alone names only some parts: complete it with one base of every other kind.
+    kinds = {path.parent.name: path for path in BASE_CONFIGS}
+    kinds[base.parent.name] = base
+    extends = [f"{kind}/{path.stem}" for kind, path in sorted(kinds.items())]
+    config = resolve_file(write(tmp_path / "c.yaml", {"extends": extends, "loss": "softmax"}))
+    assert resolve(yaml.safe_load(yaml.safe_dump(config))) == config
+
+
+MINI_SOFTMAX = REPO_ROOT / "egs/mini/conf/lfcc_resnet18_softmax.yaml"
+MINI_OCSOFTMAX = REPO_ROOT / "egs/mini/conf/lfcc_resnet18_ocsoftmax.yaml"
+
+
+@pytest.mark.parametrize(
+    ("config_path", "override", "message"),
+    [
+        (MINI_SOFTMAX, "train.epochs=2.5", "train.epochs must be an int, not 2.5 (a float)"),
+        (MINI_SOFTMAX, "train.epochs=true", "train.epochs must be an int, not True (a boolean)"),
+        (MINI_SOFTMAX, "optim_conf.lr=fast", "optim_conf.lr must be a float, not 'fast'"),
+        (MINI_SOFTMAX, "train.grad_clip=x", "train.grad_clip must be a float or null, not 'x'"),
+        (MINI_SOFTMAX, "inference.segment_hop=2.0", "inference.segment_hop must be an int or"),
+        (MINI_SOFTMAX, "train.precision=16", "train.precision must be a string, not 16"),
+        (MINI_SOFTMAX, "model_conf.channels=[8,16.5,32,64]", "model_conf.channels must be a list"),
+        (MINI_SOFTMAX, "model_conf.channels=64", "model_conf.channels must be a list of int"),
+        (MINI_SOFTMAX, "model_conf.embedding_dim=true", "model_conf.embedding_dim must be an int"),
+        (MINI_SOFTMAX, "frontend_conf.with_deltas=1", "frontend_conf.with_deltas must be true or"),
+        (MINI_SOFTMAX, "frontend_conf.pre_emphasis=high", "frontend_conf.pre_emphasis must be a"),
+        (MINI_SOFTMAX, "optim_conf.betas=[0.9]", "optim_conf.betas must be a list of 2 (float"),
+        (MINI_SOFTMAX, "optim_conf.amsgrad=0", "optim_conf.amsgrad must be true or false"),
+        # 1e3 is read as a string by YAML 1.1, and only float settings take it as a number.
+        (MINI_SOFTMAX, "scheduler_conf.step_size=1e3", "scheduler_conf.step_size must be an int"),
+        (MINI_OCSOFTMAX, "loss_conf.alpha=strong", "loss_conf.alpha must be a float"),
+        (MINI_OCSOFTMAX, "train.loss_optim_conf.lr=fast", "train.loss_optim_conf.lr must be a"),
+        (MINI_SOFTMAX, "train=3", "train must be a mapping of settings"),
+        (MINI_SOFTMAX, "model_conf=3", "model_conf must be a mapping of settings"),
+        (MINI_SOFTMAX, "loss=[softmax]", "loss must be a name"),
+        (MINI_SOFTMAX, "scheduler=exponential", "scheduler 'exponential' needs gamma"),
+    ],
+)
+def test_values_of_the_wrong_type_are_errors_naming_the_key(config_path, override, message):
+    with pytest.raises(ConfigError) as error:
+        resolve_file(config_path, [override])
+    assert message in str(error.value)
+
+
+def test_numbers_that_are_right_but_spelt_loosely_are_accepted():
+    config = resolve_file(
+        MINI_OCSOFTMAX,
+        [
+            "optim_conf.lr=1",  # an int is a fine float
+            "optim_conf.weight_decay=5e-4",  # YAML 1.1 reads 5e-4 as a string
+            "optim_conf.betas=[0.9,1e-3]",
+            "train.grad_clip=1E+1",
+            "train.loss_optim_conf.lr=3e-4",
+        ],
+    )
+    assert config["optim_conf"]["lr"] == 1
+    assert config["optim_conf"]["weight_decay"] == 0.0005
+    assert config["optim_conf"]["betas"] == [0.9, 0.001]
+    assert config["train"]["grad_clip"] == 10.0
+    assert config["train"]["loss_optim_conf"]["lr"] == 0.0003
+    # The saved form holds the numbers, so it resolves to itself.
+    assert resolve(yaml.safe_load(yaml.safe_dump(config))) == config
+    assert "1e-3" not in yaml.safe_dump(config)
+
+
+def test_expected_types_from_annotations_and_from_defaults():
+    registry: Registry[dict] = Registry("part")
+
+    @registry.register("annotated")
+    def annotated(
+        mode: Literal["fast", "slow"] = "fast",
+        sizes: Sequence[int] = (1, 2),
+        pair: tuple[float, float] = (0.1, 0.2),
+        table: dict[str, int] | None = None,
+    ) -> dict:
+        return {}
+
+    @registry.register("plain")
+    def plain(rate=0.5, flag=False, count=3, sizes=(1, 2), name="x", anything=None):
+        return {}
+
+    check = registry.check
+    assert check("annotated", {"mode": "slow", "sizes": [3], "pair": [1, "2e-1"]}) == {
+        "mode": "slow",
+        "sizes": [3],
+        "pair": [1, 0.2],
+    }
+    assert check("annotated", {"table": {"a": 1}}) == {"table": {"a": 1}}
+    for conf, message in [
+        ({"mode": "medium"}, "part_conf.mode must be one of 'fast', 'slow', not 'medium'"),
+        ({"sizes": "12"}, "part_conf.sizes must be a list of int, not '12'"),
+        ({"pair": [1, 2, 3]}, "part_conf.pair must be a list of 2 (float, float)"),
+        ({"table": {"a": 1.5}}, "part_conf.table must be a mapping or null"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            check("annotated", conf)
+    # Without annotations, the type of the default: a float takes an int, a bool only a bool.
+    assert check("plain", {"rate": 1, "sizes": [3, 4, 5], "anything": [object]})["rate"] == 1
+    for conf, message in [
+        ({"rate": True}, "part_conf.rate must be a float, not True"),
+        ({"flag": 1}, "part_conf.flag must be true or false, not 1"),
+        ({"count": 2.0}, "part_conf.count must be an int, not 2.0"),
+        ({"sizes": 3}, "part_conf.sizes must be a list, not 3"),
+        ({"name": 3}, "part_conf.name must be a string, not 3"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            check("plain", conf)
+
+
+def test_torch_optimizer_and_scheduler_settings_are_checked():
+    # torch annotates lr as `float | Tensor`; a config can only give the float.
+    with pytest.raises(ConfigError, match=r"optim_conf\.lr must be a float, not 'fast'"):
+        OPTIMIZERS.resolved_conf("adam", {"lr": "fast"}, "params")
+    with pytest.raises(ConfigError, match=r"scheduler_conf\.step_size must be an int, not 2\.5"):
+        SCHEDULERS.resolved_conf("steplr", {"step_size": 2.5}, "optimizer")
+    assert OPTIMIZERS.resolved_conf("sgd", {"lr": "1e-2", "nesterov": True}, "params")["lr"] == 0.01

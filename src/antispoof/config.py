@@ -7,6 +7,11 @@ base configs (names under the repository's `conf/`, such as `model/resnet18`, or
 to the file) merged in order before the file itself. When a config changes a part's name, the
 settings block inherited for the old name is dropped rather than merged into the new one.
 
+Every value is checked against its declared type before anything is built or written
+(`antispoof.registry.conform`): the annotations of the `train` and `inference` dataclasses
+below and of each part's constructor. A bool is not an int, a float is not an int, a string is
+not a number; `lr: 1e-3`, which YAML 1.1 reads as a string, is taken as the float it spells.
+
 The resolved config (every default filled in) is what stage 3 saves as `exp/<tag>/config.yaml`;
 later stages read only that file.
 """
@@ -20,11 +25,11 @@ import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import yaml
 
-from antispoof.registry import ConfigError
+from antispoof.registry import ConfigError, conform
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_CONF_DIR = REPO_ROOT / "conf"
@@ -81,12 +86,20 @@ class InferenceConf:
 
 
 def _dataclass_from(cls: type, block: dict[str, Any] | None, where: str) -> Any:
-    block = dict(block or {})
+    """`cls` from a settings block, each value checked against its field's annotation first
+    (so that `__post_init__` compares numbers, not whatever YAML produced)."""
+    if block is None:
+        block = {}
+    if not isinstance(block, dict):
+        raise ConfigError(f"{where} must be a mapping of settings, not {block!r}")
     known = {f.name for f in fields(cls)}
-    unknown = sorted(set(block) - known)
+    unknown = sorted(set(block) - known, key=str)
     if unknown:
         raise ConfigError(f"{where} has no setting(s) {unknown}; its settings are {sorted(known)}")
-    return cls(**block)
+    types = get_type_hints(cls)
+    return cls(
+        **{key: conform(value, types[key], f"{where}.{key}") for key, value in block.items()}
+    )
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
@@ -96,7 +109,7 @@ def _load_yaml(path: Path) -> dict[str, Any]:
         try:
             data = yaml.safe_load(handle) or {}
         except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: invalid YAML: {err}") from err
+            raise ConfigError(yaml_error_message(err, path)) from err
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a mapping, not {type(data).__name__}")
     unknown = sorted(set(data) - TOP_LEVEL_KEYS)
@@ -105,6 +118,18 @@ def _load_yaml(path: Path) -> dict[str, Any]:
             f"{path}: unknown top-level key(s) {unknown}; allowed: {sorted(TOP_LEVEL_KEYS)}"
         )
     return data
+
+
+def yaml_error_message(err: yaml.YAMLError, source: str | os.PathLike[str] | None = None) -> str:
+    """`SOURCE:LINE:COLUMN: invalid YAML: problem` on one line (PyYAML's own text spans several);
+    `source` defaults to the stream name PyYAML recorded (a file's path)."""
+    mark = getattr(err, "problem_mark", None)
+    if mark is None:  # a reader error (a character YAML refuses): its first line says which
+        return f"{source or '<yaml>'}: invalid YAML: {str(err).splitlines()[0]}"
+    return (
+        f"{source or mark.name}:{mark.line + 1}:{mark.column + 1}: invalid YAML: "
+        f"{getattr(err, 'problem', None) or str(err).splitlines()[0]}"
+    )
 
 
 def _base_path(reference: str, including_file: Path) -> Path:
@@ -201,6 +226,9 @@ def resolve(config: dict[str, Any]) -> dict[str, Any]:
     for part in ("frontend", "model", "loss", "optim"):
         if not config.get(part):
             raise ConfigError(f"the config names no {part}")
+    for part in PARTS:
+        if config.get(part) is not None and not isinstance(config[part], str):
+            raise ConfigError(f"{part} must be a name, not {config[part]!r}")
     resolved: dict[str, Any] = {}
     frontend = FRONTENDS.build(config["frontend"], config.get("frontend_conf"))
     resolved["frontend"] = config["frontend"]
@@ -232,13 +260,14 @@ def resolve(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(augment, dict):
         raise ConfigError("augment must map augmentation names to their settings")
     resolved["augment"] = {
-        name: AUGMENTATIONS.resolved_conf(name, conf) for name, conf in augment.items()
+        name: AUGMENTATIONS.resolved_conf(name, conf, where=f"augment.{name}")
+        for name, conf in augment.items()
     }
     train = _dataclass_from(TrainConf, config.get("train"), "train")
     if train.loss_optim is not None:
         OPTIMIZERS.get(train.loss_optim)
         train.loss_optim_conf = OPTIMIZERS.resolved_conf(
-            train.loss_optim, train.loss_optim_conf, "params"
+            train.loss_optim, train.loss_optim_conf, "params", where="train.loss_optim_conf"
         )
     resolved["train"] = asdict(train)
     resolved["inference"] = asdict(
