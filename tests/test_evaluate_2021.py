@@ -18,7 +18,7 @@ from antispoof.metrics.asv2021 import Asv2021Weights, read_asv2021
 from antispoof.metrics.asv_scores import AsvScores
 from antispoof.metrics.columns import read_columns
 from antispoof.metrics.det import compute_det_curve, compute_eer
-from antispoof.metrics.tdcf import tdcf_coefficients, valid_2021_weights
+from antispoof.metrics.tdcf import tdcf_coefficients
 
 
 def write_data_dir(path, trials, factors):
@@ -251,8 +251,10 @@ def test_missing_trials_counted_per_subset(tmp_path, la_dir):
 
 
 def test_official_decomposition_on_random_sets(tmp_path):
-    """Every cell of every subset equals a direct transcription of the 2021 package:
-    `compute_decomposed_mintdcf_eer` with `compute_tDCF_C012`, sets filtered cell by cell."""
+    """Every cell of every subset equals a direct transcription of the 2021 package: the cells
+    of `main.py`'s `compute_decomposed_mintdcf_eer` with the weights of `compute_tDCF_C012`,
+    sets filtered cell by cell. The ASV system is worse than chance on one codec, so that some
+    cells have C1 < 0, which the official code evaluates like any other (to 1)."""
     rng = np.random.default_rng(7)
     codecs = {"none": "-", "alaw": "ita_tx", "pstn": "mad_tx", "g722": "sin_tx"}
     attacks = ("A07", "A08", "A09")
@@ -266,35 +268,75 @@ def test_official_decomposition_on_random_sets(tmp_path):
         score = float(rng.integers(0, 12) + (3 if bonafide else 0))  # integers: many ties
         label = "bonafide" if bonafide else "spoof"
         trials[f"LA_E_{index:04d}"] = (label, attack, codec, channel, rng.choice(subsets), score)
+    means = {"target": 4, "nontarget": 0, "spoof": 2}
+    inverted = {"target": 0, "nontarget": 4, "spoof": 2}  # targets below non-targets
     asv_rows = []
     for _ in range(600):
         codec = rng.choice(list(codecs))
         label = rng.choice(["target", "nontarget", "spoof"])
         attack = rng.choice(attacks) if label == "spoof" else "bonafide"
-        score = {"target": 4, "nontarget": 0, "spoof": 2}[label] + rng.normal(0, 2)
+        if codec == "pstn":
+            score = inverted[label] + rng.normal(0, 0.5)
+        else:
+            score = means[label] + rng.normal(0, 2)
         asv_rows.append((codec, codecs[codec], attack, label, rng.choice(subsets), round(score, 2)))
     data_dir = write_data_dir(tmp_path / "data", trials, LA_FACTORS)
     write_asv(data_dir / "asv2021", asv_rows)
     scores = write_scores(tmp_path / "scores.txt", {utt: v[-1] for utt, v in trials.items()})
     metrics = evaluate(scores, data_dir)
-    n_cells = 0
+    n_cells = n_negative_c1 = 0
     for subset in subsets:
         for name, table in metrics["per_subset"][subset]["conditions"].items():
             for row, cells in table["cells"].items():
                 for column, cell in cells.items():
-                    expected = official_cell(trials, asv_rows, subset, name, row, column)
+                    expected, c1 = official_cell(trials, asv_rows, subset, name, row, column)
                     assert cell == expected, (subset, name, row, column)
                     n_cells += cell is not None
                     assert cell is None or cell["min_tdcf"] is None or cell["min_tdcf"] <= 1
+                    if cell is not None and c1 < 0:
+                        assert cell["min_tdcf"] == 1.0
+                        n_negative_c1 += 1
     assert n_cells > 50
+    assert n_negative_c1 > 5
 
 
 FACTOR_FIELDS = {"attack": (1, 2), "codec": (2, 0), "channel": (3, 1)}  # CM field, ASV field
 KINDS = {"attack": "spoof", "codec": "both", "channel": "both"}
+# The cost model of the 2021 package's config.py.
+PSPOOF = 0.05
+PTAR, PNON, CMISS, CFA, CFA_SPOOF = (1 - PSPOOF) * 0.99, (1 - PSPOOF) * 0.01, 1, 10, 10
+
+
+def official_c012(tar, non, spoof):
+    """`get_tDCF_C012_from_asv_scores` of the 2021 package's eval_wrapper.py: NaN unless the
+    cell has target, non-target and spoof ASV trials; no check of the weights' signs."""
+    if not (len(tar) and len(non) and len(spoof)):
+        return np.nan, np.nan, np.nan
+    tar, non, spoof = np.array(tar), np.array(non), np.array(spoof)
+    threshold = compute_eer(tar, non)[1]
+    pfa_asv = sum(non >= threshold) / non.size
+    pmiss_asv = sum(tar < threshold) / tar.size
+    pfa_spoof_asv = np.sum(spoof >= threshold) / spoof.size
+    c0 = PTAR * CMISS * pmiss_asv + PNON * CFA * pfa_asv
+    c1 = PTAR * CMISS - (PTAR * CMISS * pmiss_asv + PNON * CFA * pfa_asv)
+    c2 = PSPOOF * CFA_SPOOF * pfa_spoof_asv
+    return c0, c1, c2
+
+
+def official_min_tdcf(bonafide, spoof, c0, c1, c2):
+    """`get_mintDCF_eer` of eval_wrapper.py: NaN weights give NaN; anything else is divided as
+    it is (a zero normaliser gives NaN at the first DET point, where Pmiss_cm = 0)."""
+    pmiss, pfa, _ = compute_det_curve(bonafide, spoof)
+    if np.isnan(c0) or np.isnan(c1) or np.isnan(c2):
+        return np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        norm = (c0 + c1 * pmiss + c2 * pfa) / (c0 + np.minimum(c1, c2))
+    return norm[norm.argmin()]
 
 
 def official_cell(trials, asv_rows, subset, table, row, column):
-    """One cell as `main.py` computes it, by filtering lists (independent of the ranking)."""
+    """One cell as `main.py` computes it, by filtering lists (independent of the ranking), and
+    its C1; the official NaN is None."""
     conditions = [
         (factor, value)
         for factor, value in zip(table.split("_x_"), (row, column), strict=True)
@@ -311,22 +353,52 @@ def official_cell(trials, asv_rows, subset, table, row, column):
     in_subset = [v for v in trials.values() if v[4] == subset]
     bonafide = [v[-1] for v in in_subset if v[0] == "bonafide" and matches(v, 0, True)]
     spoof = [v[-1] for v in in_subset if v[0] == "spoof" and matches(v, 0, False)]
-    if not bonafide or not spoof:
-        return None
     asv = {key: [] for key in ("target", "nontarget", "spoof")}
     for codec, trans, attack, label, asv_subset, score in asv_rows:
         values = (codec, trans, attack)
         if asv_subset == subset and matches(values, 1, label != "spoof"):
             asv[label].append(score)
-    pmiss, pfa, _ = compute_det_curve(bonafide, spoof)
-    min_tdcf = None
-    if all(asv.values()):
-        c = tdcf_coefficients(AsvScores(*(np.array(asv[key]) for key in asv)))
-        if valid_2021_weights(c):
-            curve = (c.c0 + c.c1 * pmiss + c.c2 * pfa) / (c.c0 + np.minimum(c.c1, c.c2))
-            min_tdcf = float(curve[curve.argmin()])
+    c0, c1, c2 = official_c012(asv["target"], asv["nontarget"], asv["spoof"])
+    if not bonafide or not spoof:
+        return None, c1
+    min_tdcf = official_min_tdcf(bonafide, spoof, c0, c1, c2)
     eer = compute_eer(bonafide, spoof)[0]
-    return {"eer": eer, "n_bonafide": len(bonafide), "n_spoof": len(spoof), "min_tdcf": min_tdcf}
+    return {
+        "eer": eer,
+        "n_bonafide": len(bonafide),
+        "n_spoof": len(spoof),
+        "min_tdcf": None if np.isnan(min_tdcf) else float(min_tdcf),
+    }, c1
+
+
+def test_a_cell_whose_asv_is_worse_than_chance_has_min_tdcf_one(tmp_path, la_scores):
+    # The eval trials of codec none: ten targets (0 .. .9) all below the non-targets (5 6). The
+    # ASV DET reaches |frr - far| = 0 only after rejecting every target (frr 1, far 1): ASV
+    # EER 1, threshold .9 (the largest rejected score); `>=` counts the target at .9 accepted:
+    # Pmiss = 9/10, Pfa = 2/2; the spoof (9.5) is accepted: Pfa_spoof = 1. Hence
+    # C0 = .9405 * .9 + .095 = .94145 and C1 = .9405 - C0 = -.00095 < 0: the official code
+    # divides by C0 + C1 = .9405 and reaches its minimum, exactly 1, where the CM rejects all.
+    rows = [row for row in ASV_ROWS if row[0] != "none"]
+    rows += [("none", "-", "bonafide", "target", "eval", s / 10) for s in range(10)]
+    rows += [("none", "-", "bonafide", "nontarget", "eval", s) for s in (5, 6)]
+    rows += [("none", "-", "A07", "spoof", "eval", 9.5)]
+    data_dir = write_data_dir(tmp_path / "data" / "la21", LA_TRIALS, LA_FACTORS)
+    write_asv(data_dir / "asv2021", rows)
+    asv = read_asv2021(data_dir / "asv2021")
+    weights = Asv2021Weights(asv.select(asv.subset.mask("eval")))
+    cell = weights.for_cell((("codec", "none"),), (("attack", "A07"), ("codec", "none")))
+    coefficients = cell.coefficients
+    assert (coefficients.c0, coefficients.c1, coefficients.c2) == pytest.approx(
+        (0.94145, -0.00095, 0.5)
+    )
+    assert cell.asv_eer == 1.0
+    metrics = evaluate(la_scores, data_dir)
+    eval_figures = metrics["per_subset"]["eval"]
+    attack_x_codec = eval_figures["conditions"]["attack_x_codec"]["cells"]
+    assert attack_x_codec["A07"]["none"]["min_tdcf"] == 1.0
+    assert eval_figures["conditions"]["codec_x_channel"]["cells"]["none"]["-"]["min_tdcf"] == 1.0
+    # The other cells keep their figures (A07 x alaw as in test_2021_tdcf_in_metrics).
+    assert attack_x_codec["A07"]["alaw"]["min_tdcf"] == pytest.approx(0.6575 / 1.22)
 
 
 # --- a tiny 2021 DF set -------------------------------------------------------------------------

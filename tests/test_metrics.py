@@ -189,9 +189,31 @@ def test_2021_tdcf_never_exceeds_one():
         assert result.min_tdcf <= 1.0
 
 
-def test_2021_tdcf_refuses_negative_weights():
-    with pytest.raises(ValueError, match="C0"):
-        min_tdcf_2021(*SEPARATED, TdcfCoefficients(0.1, -0.2, 0.3))
+def test_2021_tdcf_of_an_asv_worse_than_chance_is_one():
+    # Ten targets (0 .. .9) below both non-targets (5 6): the ASV EER point is reached only
+    # after rejecting every target (threshold .9, the largest rejected score); `>=` counts the
+    # target at .9 accepted, so Pmiss = .9, Pfa = 1, and both spoofs are accepted: Pfa_spoof = 1.
+    # C0 = .9405 * .9 + .095 = .94145, C1 = .9405 - C0 = -.00095, C2 = .5. The official per-cell
+    # code (eval_wrapper.get_mintDCF_eer) divides by C0 + min(C1, C2) = C0 + C1 = .9405 > 0;
+    # every DET point costs at least C0 + C1, reached only where the CM rejects all: exactly 1.
+    asv = AsvScores(
+        target=np.arange(10) / 10, nontarget=np.array([5.0, 6.0]), spoof=np.array([1.0, 2.0])
+    )
+    result = min_tdcf_2021(*OVERLAPPING, asv)
+    assert (result.c0, result.c1, result.c2) == pytest.approx((0.94145, -0.00095, 0.5))
+    assert result.min_tdcf == 1.0
+    assert result.cm_threshold == max(max(part) for part in OVERLAPPING)  # reject everything
+    assert result.asv_eer == 1.0
+    # The same from given weights, and with C1 < 0 by a wide margin.
+    assert min_tdcf_2021(*SEPARATED, TdcfCoefficients(0.94145, -0.00095, 0.5)).min_tdcf == 1.0
+    assert min_tdcf_2021(*OVERLAPPING, TdcfCoefficients(1.0, -0.5, 0.2)).min_tdcf == 1.0
+
+
+def test_2021_tdcf_refuses_weights_without_a_positive_normaliser():
+    with pytest.raises(ValueError, match=r"C0 \+ min\(C1, C2\) > 0"):
+        min_tdcf_2021(*SEPARATED, TdcfCoefficients(0.1, -0.2, 0.3))  # C0 + C1 < 0
+    with pytest.raises(ValueError, match=r"C0=0, C1=0\.9, C2=0"):
+        min_tdcf_2021(*SEPARATED, TdcfCoefficients(0.0, 0.9, 0.0))  # 0 / 0
 
 
 def test_cost_model_defaults_are_the_asvspoof_ones():
@@ -258,5 +280,7 @@ def test_ranked_selections_are_the_official_sort_of_the_subset():
 
 def test_2021_weights_validity():
     assert valid_2021_weights(TdcfCoefficients(0.1, 0.9, 0.0))  # C0 carries the normaliser
-    assert not valid_2021_weights(TdcfCoefficients(0.0, 0.9, 0.0))  # 0 / 0
-    assert not valid_2021_weights(TdcfCoefficients(0.1, -0.2, 0.3))
+    assert valid_2021_weights(TdcfCoefficients(0.94, -0.01, 0.5))  # C0 + C1 = Ptar Cmiss > 0
+    assert not valid_2021_weights(TdcfCoefficients(0.0, 0.9, 0.0))  # 0 / 0: NaN officially
+    assert not valid_2021_weights(TdcfCoefficients(0.1, -0.2, 0.3))  # a negative normaliser
+    assert not valid_2021_weights(TdcfCoefficients(-0.1, 0.9, 0.3))  # no rates give C0 < 0

@@ -11,7 +11,9 @@ Which tables a set gets follows from its `utt2*` files:
 A cell takes the bona fide trials that match its factors of kind `both` and the spoof trials that
 match all its factors (`compute_decomposed_mintdcf_eer` of the 2021 package); a `Pooled` row or
 column does not filter on its factor, so the Pooled x Pooled cell is the whole selection. A cell
-without a bona fide or without a spoof trial is absent: null in metrics.json.
+without a bona fide or without a spoof trial is absent: null in metrics.json. A cell's min t-DCF
+is null where the ASV trials of its filters lack a class (NaN in the official tables), and 1
+where the ASV system is worse than chance on them (C1 < 0), as the official code gives it.
 """
 
 from __future__ import annotations

@@ -42,9 +42,7 @@ def per_subset(
             columns,
         )
         if weights is not None and figures[subset] and figures[subset]["min_tdcf"] is None:
-            logger.warning(
-                "subset %s: no 2021 min t-DCF (no usable weights from its ASV trials)", subset
-            )
+            logger.warning("subset %s: no 2021 min t-DCF (its ASV trials lack a class)", subset)
     return figures
 
 

@@ -49,7 +49,7 @@ def tdcf_2021_pooled(
         raise ValueError(
             f"{asv2021_dir}: the ASV scores give undefined 2021 t-DCF weights over all trials "
             f"(C0={figures['tdcf_C0']:g}, C1={figures['tdcf_C1']:g}, C2={figures['tdcf_C2']:g}; "
-            "they must be non-negative with C0 + min(C1, C2) > 0)"
+            "C0 + min(C1, C2) must be positive)"
         )
     return {
         "asv_key_file": str(asv2021_dir / KEY_FILE),

@@ -1,6 +1,6 @@
 """The organisers' ASV key and scores of ASVspoof 2021 LA, and the t-DCF weights of a cell.
 
-A 2021 LA data directory holds them in `asv2021/` (research/corpora.md §2.3):
+A 2021 LA data directory holds them in `asv2021/` (docs/research/corpora.md §2.3):
 `trial_metadata.txt`, 8 fields `spk-cond trial-cond codec trans attack target|nontarget|spoof
 trim subset`, and `score.txt`, 3 fields `spk-cond trial-cond score`. The official package
 (`main.py --recompute-c012`) joins the two line by line; here the first two fields must agree
@@ -79,8 +79,10 @@ class AsvWeights:
 
 
 def min_tdcf_where_defined(det: DetCurve, weights: AsvWeights | None) -> float | None:
-    """The 2021 min t-DCF over a CM DET curve, or None where the official package has NaN or
-    inf: no weights (the cell lacks ASV trials of a class) or undefined ones (`valid_2021_weights`).
+    """The 2021 min t-DCF over a CM DET curve, or None where the official package has NaN: no
+    weights (the cell lacks ASV target, non-target or spoof trials) or a zero normaliser
+    (`valid_2021_weights`). Weights with C1 < 0 (an ASV worse than chance in the cell) are
+    evaluated as the official `get_mintDCF_eer` evaluates them, giving 1.
     """
     if weights is None or not valid_2021_weights(weights.coefficients):
         return None

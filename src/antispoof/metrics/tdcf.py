@@ -5,8 +5,11 @@ points of `compute_det_curve`:
 
 - 2019 legacy (tDCF_python_v1, used by the 2019 LA papers):
   `(C1 Pmiss_cm + C2 Pfa_cm) / min(C1, C2)`;
-- 2021 revised (`eval_metrics.compute_tDCF` of the 2021 package):
-  `(C0 + C1 Pmiss_cm + C2 Pfa_cm) / (C0 + min(C1, C2))`, never above 1 at its minimum.
+- 2021 revised (`eval_wrapper.get_mintDCF_eer` of the 2021 package, which its `main.py` runs
+  for every condition cell): `(C0 + C1 Pmiss_cm + C2 Pfa_cm) / (C0 + min(C1, C2))`, never
+  above 1 at its minimum. Unlike `eval_metrics.compute_tDCF`, which stops on a negative weight,
+  the per-cell code takes the weights as they are: a C1 below zero (an ASV system worse than
+  chance in the cell) gives exactly 1, and so does this module.
 
 The ASV system operates at its own EER threshold (target vs non-target). Each coefficient is
 computed with the exact expression of its formulation, so both reproduce official figures to
@@ -170,13 +173,19 @@ def revised_coefficients(
 
 
 def valid_2021_weights(coefficients: TdcfCoefficients) -> bool:
-    """Whether the normalised 2021 t-DCF is defined: weights >= 0, C0 + min(C1, C2) > 0.
+    """Whether the normalised 2021 t-DCF is defined: C0 + min(C1, C2) > 0.
 
-    The official code divides regardless and prints NaN or inf where this fails (an ASV that
-    is perfect on the bona fide trials of a cell and rejects all of its spoofs gives 0 / 0).
+    C1 may be negative: C0 + C1 = Ptar Cmiss > 0 whatever the ASV rates, so such weights keep a
+    positive normaliser, and the official per-cell code (`get_mintDCF_eer`) evaluates them,
+    reaching its minimum 1 where the CM rejects everything. C0 and C2 are rates times costs and
+    never negative. The normaliser is 0 only where C0 = C2 = 0. With the ASVspoof costs,
+    weights computed at the ASV EER threshold never give that (the `>=` rule leaves at least one
+    target rejected or one non-target accepted, so C0 > 0), but given ones can: the official
+    code then divides 0 by 0 at the first DET point and reports NaN, None here
+    (`min_tdcf_where_defined`).
     """
     c0, c1, c2 = coefficients.c0, coefficients.c1, coefficients.c2
-    return min(c0, c1, c2) >= 0 and c0 + min(c1, c2) > 0
+    return c0 >= 0 and c2 >= 0 and c0 + min(c1, c2) > 0
 
 
 def min_tdcf_2021(
@@ -204,7 +213,7 @@ def min_tdcf_2021_from_det(
     if not valid_2021_weights(coefficients):
         raise ValueError(
             f"cannot evaluate the 2021 t-DCF with weights C0={c0:g}, C1={c1:g}, C2={c2:g}: "
-            "they must be non-negative with C0 + min(C1, C2) > 0; check the ASV scores"
+            "it needs C0 >= 0, C2 >= 0 and C0 + min(C1, C2) > 0; check the ASV scores"
         )
     return _minimise(det, c0, c1, c2, c0 + min(c1, c2), asv_eer)
 
