@@ -1,4 +1,10 @@
-"""Shared behaviour of the entry points: expected errors become one line on stderr, exit 1."""
+"""Shared behaviour of the entry points: expected errors become one line on stderr, exit 1.
+
+An expected error is one a user causes and can fix: a bad config, a malformed or missing input
+file, a corpus that cannot be fetched, a damaged checkpoint, a missing GPU, a diverged training.
+Its message says what is wrong and where; `prog: error: message` is all the user needs.
+Anything else is a bug in this code and keeps its traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,31 @@ import logging
 import sys
 from collections.abc import Callable
 
+import yaml
+
+from antispoof.config import yaml_error_message
 from antispoof.data.audio import AudioError
 from antispoof.data.kaldi_files import TableError
+from antispoof.download import CorpusError
+from antispoof.errors import DeviceError, NonFiniteLossError
 from antispoof.registry import ConfigError
+from antispoof.training.checkpoint import CheckpointError
 
-EXPECTED_ERRORS = (ConfigError, TableError, AudioError, FileNotFoundError, ValueError)
+EXPECTED_ERRORS = (
+    ConfigError,
+    TableError,
+    AudioError,
+    CorpusError,
+    CheckpointError,
+    DeviceError,
+    NonFiniteLossError,
+    # The project's own ValueErrors (DataDirError, ProtocolError, ScoreFileError, ...) and the
+    # plain ValueErrors that validate inputs.
+    ValueError,
+    # A path that is missing, exists already, is not writable or a directory: the environment,
+    # never the program logic; the message names the path.
+    OSError,
+)
 
 
 def run_main(main: Callable[[list[str] | None], int | None], prog: str) -> None:
@@ -24,4 +50,7 @@ def run_main(main: Callable[[list[str] | None], int | None], prog: str) -> None:
         sys.exit(main(None) or 0)
     except EXPECTED_ERRORS as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
+        sys.exit(1)
+    except yaml.YAMLError as err:  # a YAML file read directly; PyYAML's text spans lines
+        print(f"{prog}: error: {yaml_error_message(err)}", file=sys.stderr)
         sys.exit(1)

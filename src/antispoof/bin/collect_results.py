@@ -68,11 +68,24 @@ def read_results(exp_dir: Path) -> list[Result]:
     return [Result(exp_dir.resolve().name, path.parent.name, _read_json(path)) for path in paths]
 
 
+# What antispoof.bin.evaluate writes for every set, and the tables read.
+REQUIRED_KEYS = ("n_bonafide", "n_spoof", "eer", "eer_negated", "per_attack")
+
+
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        metrics = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(metrics, dict):
+        raise ValueError(f"{path}: not a JSON object, so not a metrics.json of the evaluation")
+    missing = [key for key in REQUIRED_KEYS if key not in metrics]
+    if missing:
+        raise ValueError(
+            f"{path}: no {', '.join(missing)}, so not a metrics.json of the evaluation; "
+            "evaluate the scores again (stage 5)"
+        )
+    return metrics
 
 
 def git_commit() -> str:

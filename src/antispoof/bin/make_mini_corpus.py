@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from antispoof.bin._cli import run_main
 from antispoof.synth import df2021_layout, itw_layout
 from antispoof.synth.la2019_layout import (
     COMPLETE_MARKER,
@@ -98,4 +99,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main, "make_mini_corpus")

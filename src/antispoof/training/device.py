@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from antispoof.errors import DeviceError
+
 
 def select_device(ngpu: int | None) -> torch.device:
     """`None`: a GPU when one is present, else the CPU; 0: the CPU; 1: the GPU (or an error)."""
@@ -13,10 +15,13 @@ def select_device(ngpu: int | None) -> torch.device:
     if ngpu == 0:
         return torch.device("cpu")
     if not available:
-        raise RuntimeError(f"--ngpu {ngpu} asked for a GPU, but torch sees none")
+        raise DeviceError(
+            f"--ngpu {ngpu} asked for a GPU, but torch sees none; use --ngpu 0 for the CPU"
+        )
     if ngpu > 1:
-        raise NotImplementedError(
-            "multi-GPU training (torchrun / DDP) is not implemented yet; use --ngpu 1"
+        raise DeviceError(
+            f"--ngpu {ngpu}: multi-GPU training (torchrun / DDP) is not implemented yet; "
+            "use --ngpu 1"
         )
     return torch.device("cuda")
 
