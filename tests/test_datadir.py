@@ -4,20 +4,25 @@ utils/*.sh wrappers; and shellcheck over the shell infrastructure."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile
 
 from antispoof.data import datadir
+from antispoof.data.audio import AudioError, read_audio
 from antispoof.data.datadir import (
     DataDirError,
     fix_data_dir,
     split_data_dir,
     validate_data_dir,
 )
+from antispoof.data.kaldi_files import read_table
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -255,9 +260,99 @@ def test_problem_list_is_capped(data_dir: Path, monkeypatch: pytest.MonkeyPatch)
 def test_check_audio_exists(data_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "audio" / "LA_0003.flac").unlink()
     validate_data_dir(data_dir)  # off by default
-    replace_line(data_dir / "wav.scp", 0, "LA_0001 sox x.wav -t wav - |")  # pipes are not checked
     (problem,) = problems_of(data_dir, check_audio_exists=True)
     assert problem.startswith(f"{data_dir / 'wav.scp'}:3: audio file of 'LA_0003' does not exist")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("sox x.wav -t wav - |", "pipe commands are not supported: .* list their paths in wav.scp"),
+        ("{audio}/raw.ark:1234", "ark offsets are not supported: .* extract the audio to files"),
+        ("-", "standard input"),
+    ],
+)
+def test_wav_scp_forms_the_reader_refuses_are_problems(
+    data_dir: Path, tmp_path: Path, value: str, message: str
+) -> None:
+    """Pipes and ark offsets are refused by read_audio, so the validator refuses them too."""
+    value = value.format(audio=tmp_path / "audio")
+    (tmp_path / "audio" / "raw.ark").write_bytes(b"")  # an existing ark does not help
+    replace_line(data_dir / "wav.scp", 1, f"LA_0002 {value}")
+    for check_audio_exists in (False, True):
+        (problem,) = problems_of(data_dir, check_audio_exists=check_audio_exists)
+        assert re.match(rf"{re.escape(str(data_dir / 'wav.scp'))}:2: {message}", problem)
+        with pytest.raises(AudioError, match=message):
+            read_audio(value)
+
+
+def write_audio(path: Path, seconds: float, rate: int = 16000) -> Path:
+    samples = 0.1 * np.sin(np.arange(int(seconds * rate)) / 5.0)
+    # WAV data under the .flac names of the fixture: soundfile reads the header, not the name.
+    soundfile.write(path, samples.astype(np.float32), rate, subtype="FLOAT", format="WAV")
+    return path
+
+
+def test_check_audio_lists_every_bad_file_in_one_run(data_dir: Path, tmp_path: Path) -> None:
+    audio = tmp_path / "audio"
+    for utt in UTTS:
+        write_audio(audio / f"{utt}.flac", 0.5)
+    summary = validate_data_dir(data_dir, check_audio=True)
+    assert (summary.audio_checked, summary.audio_dur) == (6, pytest.approx(3.0))
+    assert "audio checked: 6 files, 0.00 h" in str(summary)
+
+    nan = 0.1 * np.ones(1600, dtype=np.float32)
+    nan[800] = np.nan
+    soundfile.write(audio / "LA_0002.flac", nan, 16000, subtype="FLOAT", format="WAV")
+    write_audio(audio / "LA_0003.flac", 0.5, rate=8000)
+    write_audio(audio / "LA_0004.flac", 0.0)
+    (audio / "LA_0005.flac").write_bytes(b"fLaC not really")
+    (audio / "LA_0006.flac").unlink()
+    validate_data_dir(data_dir)  # off by default
+    wav_scp = data_dir / "wav.scp"
+    *problems, unreadable = problems_of(data_dir, check_audio=True)
+    assert problems == [
+        f"{wav_scp}:6: audio file of 'LA_0006' does not exist: {audio}/LA_0006.flac",
+        f"{wav_scp}:2: {audio}/LA_0002.flac holds 1 non-finite sample(s) (NaN or inf), the first "
+        "at frame 800 (0.050 s); the file is corrupt: re-create it, or remove the utterance from "
+        "wav.scp and run utils/fix_data_dir.sh",
+        f"{wav_scp}:3: {audio}/LA_0003.flac has sample rate 8000, expected 16000",
+        f"{wav_scp}:4: {audio}/LA_0004.flac is empty",
+    ]
+    assert unreadable.startswith(f"{wav_scp}:5: cannot read audio {audio}/LA_0005.flac: ")
+
+
+def test_check_audio_keeps_the_problem_cap(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(datadir, "MAX_PROBLEMS", 2)
+    monkeypatch.setattr(datadir, "AUDIO_SCAN_CHUNK", 4)  # several chunks
+    with pytest.raises(DataDirError) as info:
+        validate_data_dir(data_dir, check_audio=True)  # six empty files: none reads
+    assert info.value.total == 6
+    assert len(info.value.problems) == 2
+    assert "... and 4 more" in str(info.value)
+
+
+def test_byte_order_mark_at_the_start_of_a_table_is_dropped(data_dir: Path) -> None:
+    for name in ("wav.scp", "utt2spk", "spk2utt"):
+        path = data_dir / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    summary = validate_data_dir(data_dir, check_audio_exists=True)
+    assert (summary.num_utts, summary.num_speakers) == (6, 3)
+    assert next(iter(read_table(data_dir / "utt2spk"))) == "LA_0001"
+    assert next(iter(read_table(data_dir / "spk2utt"))) == "spk1"
+    # fix_data_dir rewrites the tables without the mark.
+    assert set(fix_data_dir(data_dir).rewritten) == {"wav.scp", "utt2spk", "spk2utt"}
+    assert (data_dir / "utt2spk").read_bytes().startswith(b"LA_0001 spk1\n")
+
+
+def test_byte_order_mark_inside_a_table_is_a_problem(data_dir: Path) -> None:
+    path = data_dir / "utt2label"
+    lines = path.read_text().splitlines()
+    write_lines(path, [*lines[:3], "\ufeff" + lines[3], *lines[4:]])  # files concatenated
+    (problem,) = problems_of(data_dir)
+    assert problem.startswith(f"{path}:4: byte-order mark (U+FEFF) inside the file")
 
 
 def test_other_files_and_subdirs_are_ignored(data_dir: Path) -> None:
@@ -290,6 +385,16 @@ def test_validate_script(data_dir: Path, tmp_path: Path) -> None:
         "validate_data_dir.sh", "--check-audio-exists", "true", str(data_dir), cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
+    result = run_script(
+        "validate_data_dir.sh", "--check_audio", "true", str(data_dir), cwd=tmp_path
+    )
+    assert result.returncode == 1  # the fixture's audio files are empty
+    assert f"{data_dir / 'wav.scp'}:6: cannot read audio" in result.stderr
+    for utt in UTTS:
+        write_audio(tmp_path / "audio" / f"{utt}.flac", 0.25)
+    result = run_module("validate_data_dir", "--check_audio", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    assert "audio checked: 6 files" in result.stdout
     (tmp_path / "audio" / "LA_0002.flac").unlink()
     result = run_script(
         "validate_data_dir.sh", "--check-audio-exists", "true", str(data_dir), cwd=tmp_path

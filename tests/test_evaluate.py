@@ -13,7 +13,7 @@ from antispoof.bin import collect_results
 from antispoof.bin import evaluate as evaluate_cli
 from antispoof.data.kaldi_files import write_table
 from antispoof.evaluation.evaluate import evaluate
-from antispoof.evaluation.score_file import ScoreFileError
+from antispoof.evaluation.score_file import ScoreFileError, read_scores
 from antispoof.metrics.det import compute_eer
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -141,7 +141,7 @@ def test_missing_trials_are_refused(tmp_path, data_dir):
         ("x1 inf", "not finite"),
         ("x1 high", "cannot parse"),
         ("x1 0.5 0.7", "cannot parse"),
-        ("x1", "cannot parse"),
+        ("x1", "'x1' has no score; expected `<utt> <score>`"),
     ],
 )
 def test_bad_lines_are_refused_with_file_and_line(tmp_path, data_dir, extra_line, message):
@@ -151,6 +151,35 @@ def test_bad_lines_are_refused_with_file_and_line(tmp_path, data_dir, extra_line
     with pytest.raises(ScoreFileError, match=message) as error:
         evaluate(scores, data_dir)
     assert f"{scores}:4:" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "separator",
+    ["\t", "\t\t", " \t"],  # the fast reader; the line-by-line one for the doubled separators
+)
+def test_tab_separated_scores_read_like_space_separated_ones(
+    tmp_path, scores_file, data_dir, separator
+):
+    lines = [f"{utt}{separator}{score}" for utt, (_, _, score) in TRIALS.items()]
+    tabbed = write_scores(tmp_path / "tabbed.txt", lines)
+    assert read_scores(tabbed) == {utt: score for utt, (_, _, score) in TRIALS.items()}
+    metrics = evaluate(tabbed, data_dir)
+    expected = evaluate(scores_file, data_dir)
+    for key in ("eer", "eer_threshold", "eer_negated", "per_attack"):
+        assert metrics[key] == expected[key]
+
+
+def test_bad_tab_separated_line_is_named(tmp_path, data_dir):
+    lines = [f"{utt}\t{score}" for utt, (_, _, score) in TRIALS.items()]
+    lines[2] = "b3\t0.2\t0.4"
+    with pytest.raises(ScoreFileError, match=r"bad.txt:3: cannot parse score '0.2\\t0.4' of 'b3'"):
+        read_scores(write_scores(tmp_path / "bad.txt", lines))
+
+
+def test_score_file_may_start_with_a_byte_order_mark(tmp_path, data_dir, scores_file):
+    with_bom = tmp_path / "bom.txt"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + scores_file.read_bytes())
+    assert evaluate(with_bom, data_dir)["eer"] == evaluate(scores_file, data_dir)["eer"]
 
 
 def test_extra_utterances_are_refused(tmp_path, data_dir):

@@ -7,7 +7,7 @@ import pytest
 
 from antispoof.corpora.asvspoof2019 import ProtocolError, parse_cm_protocol, prepare
 from antispoof.data.datadir import validate_data_dir
-from antispoof.data.kaldi_files import read_table
+from antispoof.data.kaldi_files import TableError, read_table
 
 REPO = Path(__file__).resolve().parents[1]
 PROTOCOLS = "LA/ASVspoof2019_LA_cm_protocols"
@@ -63,3 +63,31 @@ def test_duplicate_trials_and_missing_corpus_are_errors(tmp_path):
         parse_cm_protocol(protocol)
     with pytest.raises(FileNotFoundError, match="holds LA/"):
         prepare(tmp_path / "nowhere", tmp_path / "data", ["train"])
+
+
+def test_byte_order_mark_does_not_become_a_speaker(mini_corpus, tmp_path):
+    """A protocol saved by a Windows editor starts with a UTF-8 BOM: the speaker ids stay right."""
+    db = tmp_path / "db"
+    (db / "LA").mkdir(parents=True)
+    for entry in (mini_corpus / "LA").iterdir():  # the audio by link, the protocols copied
+        if entry.name != "ASVspoof2019_LA_cm_protocols":
+            (db / "LA" / entry.name).symlink_to(entry)
+    protocols = db / PROTOCOLS
+    protocols.mkdir()
+    for original in (mini_corpus / PROTOCOLS).iterdir():
+        (protocols / original.name).write_bytes(b"\xef\xbb\xbf" + original.read_bytes())
+    prepare(db, tmp_path / "data", ["train"])
+
+    protocol = next(protocols.glob("*.train.*.txt"))
+    first_speaker, first_utt = protocol.read_text(encoding="utf-8-sig").split()[:2]
+    assert parse_cm_protocol(protocol)[0].speaker == first_speaker
+    data_dir = tmp_path / "data" / "train"
+    assert read_table(data_dir / "utt2spk")[first_utt] == first_speaker
+    speakers = set(read_table(data_dir / "spk2utt"))
+    assert not [speaker for speaker in speakers if "\ufeff" in speaker]
+    assert validate_data_dir(data_dir, check_audio_exists=True).num_speakers == len(speakers)
+    # Further in, a mark is not dropped: files were concatenated, which is an error.
+    concatenated = tmp_path / "protocol.txt"
+    concatenated.write_text("LA_0079 LA_T_0 - - bonafide\n\ufeffLA_0079 LA_T_1 - - bonafide\n")
+    with pytest.raises(TableError, match=r"protocol\.txt:2: byte-order mark"):
+        parse_cm_protocol(concatenated)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Split a valid Kaldi data directory into <data-dir>/split<N>/<n>/ (n = 1..N) for N parallel jobs:
 # contiguous chunks of the sorted utterances, every file split alike; an up-to-date split is reused.
+# Each part's split_origin records where its lines come from, so errors name the original lines.
 #
 # Usage:
 #   utils/split_data.sh <data-dir> <num-jobs>

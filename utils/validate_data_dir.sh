@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Check a Kaldi data directory against the contract in DESIGN.md (sorted files, one key set,
-# spk2utt the inverse of utt2spk, valid labels and attacks); exit 1 naming every problem.
+# Check a Kaldi data directory against the contract in docs/DESIGN.md (sorted files, one key set,
+# spk2utt the inverse of utt2spk, valid labels and attacks, wav.scp values that are audio file
+# paths); exit 1 naming every problem.
 #
 # Usage:
-#   utils/validate_data_dir.sh [--check-audio-exists true|false] <data-dir>
+#   utils/validate_data_dir.sh [--check-audio-exists true|false] [--check-audio true|false] <data-dir>
 # e.g.
 #   utils/validate_data_dir.sh --check-audio-exists true data/train
+#   utils/validate_data_dir.sh --check-audio true data/train
 #
 # Options:
-#   --check-audio-exists  each wav.scp path that is not a pipe command must exist (default: false)
+#   --check-audio-exists  each wav.scp path must be an existing file (default: false)
+#   --check-audio         read every audio file through: readable, 16 kHz, not empty, no NaN or
+#                         infinite samples; lists every bad file (default: false; implies
+#                         --check-audio-exists)
 #
 # The work is done by python -m antispoof.bin.validate_data_dir (python from PATH).
 
@@ -17,6 +22,7 @@ set -euo pipefail
 
 help_message=$(sed -n '2,/^$/s/^# \{0,1\}//p' "$0") # the comment block above
 check_audio_exists=false
+check_audio=false
 
 # shellcheck source=parse_options.sh
 . "$(dirname "${BASH_SOURCE[0]}")/parse_options.sh"
@@ -25,7 +31,12 @@ if [ $# -ne 1 ]; then
   exit 1
 fi
 
+options=()
 if "${check_audio_exists}"; then
-  exec python -m antispoof.bin.validate_data_dir --check_audio_exists "$1"
+  options+=(--check_audio_exists)
 fi
-exec python -m antispoof.bin.validate_data_dir "$1"
+if "${check_audio}"; then
+  options+=(--check_audio)
+fi
+# ${options[@]+...}: an empty array is "unbound" to set -u in bash < 4.4.
+exec python -m antispoof.bin.validate_data_dir ${options[@]+"${options[@]}"} "$1"

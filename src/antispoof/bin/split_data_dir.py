@@ -2,8 +2,10 @@
 
 Split a valid Kaldi data directory into <data_dir>/split<num_jobs>/<n>/ (n = 1..num_jobs) for
 parallel jobs, as Kaldi's split_data.sh does: the sorted utterances go in contiguous chunks of
-near-equal size, every file is split the same way, and each part gets its own spk2utt. A split
-newer than every source file is reused. More parts than utterances is an error.
+near-equal size, every file is split the same way, and each part gets its own spk2utt. Each part
+also gets `split_origin` (the directory split and the line of the part's first utterance in it),
+so that errors met in the part name the line of the original wav.scp. A split newer than every
+source file is reused. More parts than utterances is an error.
 """
 
 from __future__ import annotations

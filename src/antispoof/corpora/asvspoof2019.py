@@ -1,4 +1,4 @@
-"""ASVspoof 2019 LA: CM protocols to Kaldi data directories (research/corpora.md §1).
+"""ASVspoof 2019 LA: CM protocols to Kaldi data directories (docs/research/corpora.md §1).
 
 Protocol lines are `SPEAKER_ID UTT_ID - SYSTEM_ID KEY`; the system id is `-` for bona fide and
 A01–A19 for spoof. `wav.scp` is built from the protocol, never from a listing of `flac/`: the
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from antispoof.corpora.common import ProtocolError, check_audio, write_data_dir
+from antispoof.data.kaldi_files import iter_lines
 
 SPLITS = {
     "train": ("ASVspoof2019.LA.cm.train.trn.txt", "ASVspoof2019_LA_train"),
@@ -37,28 +38,27 @@ def parse_cm_protocol(path: Path) -> list[Trial]:
         raise FileNotFoundError(f"CM protocol not found: {path}")
     trials: list[Trial] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            fields = line.split()
-            where = f"{path}:{line_number}"
-            if len(fields) != 5:
-                raise ProtocolError(
-                    f"{where}: expected 5 fields (SPEAKER UTT - SYSTEM KEY), "
-                    f"got {len(fields)}: {line.strip()!r}"
-                )
-            speaker, utt, _, system, key = fields
-            if key not in ("bonafide", "spoof"):
-                raise ProtocolError(f"{where}: key {key!r} is not bonafide or spoof")
-            if key == "bonafide" and system != "-":
-                raise ProtocolError(f"{where}: bona fide trial with system id {system!r}")
-            if key == "spoof" and not ATTACK_ID.fullmatch(system):
-                raise ProtocolError(
-                    f"{where}: spoof trial with system id {system!r} (expected A01..A19)"
-                )
-            if utt in seen:
-                raise ProtocolError(f"{where}: utterance {utt} already listed on line {seen[utt]}")
-            seen[utt] = line_number
-            trials.append(Trial(speaker, utt, "bonafide" if key == "bonafide" else system, key))
+    for line_number, line in iter_lines(path):
+        fields = line.split()
+        where = f"{path}:{line_number}"
+        if len(fields) != 5:
+            raise ProtocolError(
+                f"{where}: expected 5 fields (SPEAKER UTT - SYSTEM KEY), "
+                f"got {len(fields)}: {line.strip()!r}"
+            )
+        speaker, utt, _, system, key = fields
+        if key not in ("bonafide", "spoof"):
+            raise ProtocolError(f"{where}: key {key!r} is not bonafide or spoof")
+        if key == "bonafide" and system != "-":
+            raise ProtocolError(f"{where}: bona fide trial with system id {system!r}")
+        if key == "spoof" and not ATTACK_ID.fullmatch(system):
+            raise ProtocolError(
+                f"{where}: spoof trial with system id {system!r} (expected A01..A19)"
+            )
+        if utt in seen:
+            raise ProtocolError(f"{where}: utterance {utt} already listed on line {seen[utt]}")
+        seen[utt] = line_number
+        trials.append(Trial(speaker, utt, "bonafide" if key == "bonafide" else system, key))
     if not trials:
         raise ProtocolError(f"{path}: empty protocol")
     return trials

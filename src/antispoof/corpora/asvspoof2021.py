@@ -1,4 +1,5 @@
-"""ASVspoof 2021 LA and DF: the released keys to Kaldi data directories (research/corpora.md §2-3).
+"""ASVspoof 2021 LA and DF: the released keys to Kaldi data directories
+(docs/research/corpora.md §2-3).
 
 Both tracks are evaluation data: every trial of the key (`trial_metadata.txt`) goes to
 `<track>21_full`, and the trials of the official ranking subset (`subset == eval`) to
@@ -41,6 +42,7 @@ from antispoof.corpora.df_training_split import (
     SplitSizes,
     draw_training_split,
 )
+from antispoof.data.kaldi_files import iter_lines
 
 # Where the official archives unpack, relative to --db_root.
 LA_AUDIO = "ASVspoof2021_LA_eval/flac"
@@ -98,28 +100,26 @@ def _key_lines(path: Path, field_counts: Sequence[int]) -> Iterator[tuple[int, l
         raise FileNotFoundError(f"key not found: {path}")
     expected: int | None = None
     first_line: dict[str, int] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            fields = line.split()
-            if len(fields) != expected:
-                if expected is None and len(fields) in field_counts:
-                    expected = len(fields)
-                else:
-                    wanted = (
-                        " or ".join(map(str, field_counts)) + " fields"
-                        if expected is None
-                        else f"{expected} fields (as on line 1)"
-                    )
-                    raise ProtocolError(
-                        f"{path}:{line_number}: expected {wanted}, "
-                        f"got {len(fields)}: {line.strip()!r}"
-                    )
-            previous = first_line.setdefault(fields[1], line_number)
-            if previous != line_number:
-                raise ProtocolError(
-                    f"{path}:{line_number}: trial {fields[1]} already listed on line {previous}"
+    for line_number, line in iter_lines(path):
+        fields = line.split()
+        if len(fields) != expected:
+            if expected is None and len(fields) in field_counts:
+                expected = len(fields)
+            else:
+                wanted = (
+                    " or ".join(map(str, field_counts)) + " fields"
+                    if expected is None
+                    else f"{expected} fields (as on line 1)"
                 )
-            yield line_number, fields
+                raise ProtocolError(
+                    f"{path}:{line_number}: expected {wanted}, got {len(fields)}: {line.strip()!r}"
+                )
+        previous = first_line.setdefault(fields[1], line_number)
+        if previous != line_number:
+            raise ProtocolError(
+                f"{path}:{line_number}: trial {fields[1]} already listed on line {previous}"
+            )
+        yield line_number, fields
     if expected is None:
         raise ProtocolError(f"{path}: empty key")
 
@@ -222,12 +222,13 @@ def copy_asv_files(key: Path, scores: Path, out_dir: Path, subset: str | None) -
     copied = 0
     tmp_key, tmp_scores = out_dir / "trial_metadata.txt.tmp", out_dir / "score.txt.tmp"
     with (
-        key.open(encoding="utf-8") as key_in,
-        scores.open(encoding="utf-8") as scores_in,
         tmp_key.open("w", encoding="utf-8") as key_out,
         tmp_scores.open("w", encoding="utf-8") as scores_out,
     ):
-        pairs = zip_longest(key_in, scores_in)
+        # iter_lines drops a leading byte-order mark: the copies never start with one.
+        key_lines = (line for _, line in iter_lines(key))
+        score_lines = (line for _, line in iter_lines(scores))
+        pairs = zip_longest(key_lines, score_lines)
         for line_number, (key_line, score_line) in enumerate(pairs, start=1):
             if key_line is None or score_line is None:
                 short, long = (key, scores) if key_line is None else (scores, key)

@@ -1,4 +1,5 @@
-"""In-the-Wild (Müller et al. 2022): `meta.csv` to a Kaldi data directory (research/corpora.md §4).
+"""In-the-Wild (Müller et al. 2022): `meta.csv` to a Kaldi data directory
+(docs/research/corpora.md §4).
 
 The release is one folder, `release_in_the_wild/`, of clips `0.wav` ... `31778.wav` and
 `meta.csv`: a header `file,speaker,label`, then one row per clip, e.g. `0.wav,Alec Guinness,spoof`
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from antispoof.corpora.common import ProtocolError, check_audio, write_data_dir
+from antispoof.data.kaldi_files import open_text
 
 AUDIO_DIR = "release_in_the_wild"  # relative to --db_root; meta.csv is inside
 META = "meta.csv"
@@ -62,8 +64,8 @@ def parse_meta(path: Path) -> list[Clip]:
     clips: list[Clip] = []
     first_line: dict[str, int] = {}  # utterance id -> line
     speakers: dict[str, tuple[str, str]] = {}  # safe name -> (name, file:line first seen)
-    # utf-8-sig: a byte-order mark must not become part of the header.
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    # open_text drops a byte-order mark, which must not become part of the header.
+    with open_text(path, newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header != HEADER:

@@ -1,6 +1,6 @@
 """Kaldi data directories (`data/<set>/`): validate, fix and split them.
 
-The contract (DESIGN.md): `wav.scp`, `utt2spk`, `spk2utt`, `utt2label` (`bonafide` | `spoof`),
+The contract (docs/DESIGN.md): `wav.scp`, `utt2spk`, `spk2utt`, `utt2label` (`bonafide` | `spoof`),
 `utt2attack` (`A01`..., or `bonafide`), and where the corpus has them `utt2codec`, `utt2subset`
 (`eval` | `progress` | `hidden`), `utt2vocoder`, `utt2dur`, `utt2channel`, or any other `utt2*`
 table. Every file is sorted in C locale (byte) order with unique keys; `wav.scp` and every
@@ -8,6 +8,11 @@ table. Every file is sorted in C locale (byte) order with unique keys; `wav.scp`
 
 Only these files take part: other files (`asv_scores.txt`) and subdirectories (`split4/`,
 `.backup/`) are left alone.
+
+A `wav.scp` value is the path of an audio file that soundfile reads (antispoof.data.audio
+defines it for the reader and this validator alike); with `check_audio`, every file is opened
+and read through. A split part records in `split_origin` where its lines come from, so that an
+error met while processing the part names the line of the original directory (`line_origin`).
 """
 
 from __future__ import annotations
@@ -17,11 +22,24 @@ import os
 import re
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from antispoof.data.kaldi_files import TableError, iter_table, read_table, write_table
+from antispoof.data.audio import (
+    EXPECTED_SAMPLE_RATE,
+    AudioError,
+    scan_audio,
+    unsupported_wav_scp_value,
+)
+from antispoof.data.kaldi_files import (
+    TableError,
+    iter_table,
+    read_table,
+    read_text_bytes,
+    write_table,
+)
 
 REQUIRED_FILES = ("wav.scp", "utt2spk", "spk2utt", "utt2label", "utt2attack")
 LABELS = ("bonafide", "spoof")
@@ -29,6 +47,10 @@ SUBSETS = ("eval", "progress", "hidden")
 BONAFIDE = "bonafide"
 MAX_PROBLEMS = 50  # problems listed in one DataDirError; the rest are counted
 MAX_KEY_EXAMPLES = 5  # utterances named per file for a key-set mismatch
+# Audio files read at once by check_audio: libsndfile decodes without the GIL, and reads from
+# network storage overlap.
+AUDIO_SCAN_THREADS = min(8, os.cpu_count() or 1)
+AUDIO_SCAN_CHUNK = 1024  # files handed to the threads at a time, so memory stays bounded
 
 _UTT_FILE = re.compile(r"utt2[A-Za-z0-9_]+")
 
@@ -66,6 +88,8 @@ class DataDirSummary:
     num_spoof: int
     files: tuple[str, ...]
     total_dur: float | None = None  # seconds, when utt2dur is present
+    audio_checked: int | None = None  # audio files read through, with check_audio
+    audio_dur: float | None = None  # their total duration in seconds, as read
 
     def __str__(self) -> str:
         text = (
@@ -74,6 +98,11 @@ class DataDirSummary:
         )
         if self.total_dur is not None:
             text += f", {self.total_dur / 3600:.2f} h"
+        if self.audio_checked is not None and self.audio_dur is not None:
+            text += (
+                f"; audio checked: {self.audio_checked} files, {self.audio_dur / 3600:.2f} h, "
+                f"all readable, {EXPECTED_SAMPLE_RATE} Hz, non-empty and finite"
+            )
         return f"{text}; files: {' '.join(self.files)}"
 
 
@@ -152,7 +181,7 @@ def _carriage_returns(path: Path) -> str | None:
 
     Checked on the bytes: Python's text mode turns CRLF into LF before a reader could see it.
     """
-    data = path.read_bytes()
+    data = read_text_bytes(path)
     if b"\r" not in data:
         return None
     lines = [n for n, line in enumerate(data.split(b"\n"), start=1) if b"\r" in line]
@@ -199,7 +228,11 @@ def _read_checked(path: Path, problems: _Problems) -> _Table:
 
 
 def _check_values(name: str, table: _Table, check_audio_exists: bool, problems: _Problems) -> None:
-    """Value checks of one file: allowed labels and subsets, positive durations, audio paths."""
+    """Value checks of one file: allowed labels and subsets, positive durations, audio paths.
+
+    Every `wav.scp` value must be a path (no pipe or ark offset); with `check_audio_exists`,
+    the path of an existing file.
+    """
     for key, (line_number, value) in table.entries.items():
         where = f"{table.path}:{line_number}"
         if not value:
@@ -212,7 +245,9 @@ def _check_values(name: str, table: _Table, check_audio_exists: bool, problems: 
             problems.add(f"{where}: duration {value!r} of {key!r} is not a positive number")
         elif name in ("utt2spk", "utt2attack") and len(value.split()) != 1:
             problems.add(f"{where}: value {value!r} of {key!r} must be one token")
-        elif name == "wav.scp" and check_audio_exists and not _audio_exists(value):
+        elif name == "wav.scp" and (reason := unsupported_wav_scp_value(value)) is not None:
+            problems.add(f"{where}: {reason}")
+        elif name == "wav.scp" and check_audio_exists and not Path(value).is_file():
             problems.add(f"{where}: audio file of {key!r} does not exist: {value}")
 
 
@@ -224,17 +259,39 @@ def _is_positive_float(text: str) -> bool:
     return math.isfinite(number) and number > 0
 
 
-_ARK_OFFSET = re.compile(r"(.+):\d+(\[[^\]]*\])?")
+def _scan_wav_scp(wav_scp: _Table, problems: _Problems) -> tuple[int, float]:
+    """Read every audio file of `wav.scp` through; report each bad one as a problem.
+
+    Entries already reported (not a path, or no such file) are skipped. Returns the number of
+    files read and the total duration in seconds of the good ones.
+    """
+    entries = [
+        (f"{wav_scp.path}:{line_number}", value)
+        for line_number, value in wav_scp.entries.values()
+        if value and unsupported_wav_scp_value(value) is None and Path(value).is_file()
+    ]
+    seconds = 0.0
+    for result in _scan_in_threads(entries):
+        if isinstance(result, str):
+            problems.add(result)
+        else:
+            seconds += result / EXPECTED_SAMPLE_RATE
+    return len(entries), seconds
 
 
-def _audio_exists(value: str) -> bool:
-    """True for a pipe command (`... |`), an existing path or an existing `file.ark:offset`."""
-    if value.endswith("|"):
-        return True
-    if Path(value).exists():
-        return True
-    match = _ARK_OFFSET.fullmatch(value)
-    return match is not None and Path(match.group(1)).exists()
+def _scan_in_threads(entries: list[tuple[str, str]]) -> Iterator[int | str]:
+    """For each `(where, path)`, in order: the file's frame count, or the AudioError message."""
+
+    def scan(entry: tuple[str, str]) -> int | str:
+        where, path = entry
+        try:
+            return scan_audio(path, where)
+        except AudioError as err:
+            return str(err)
+
+    with ThreadPoolExecutor(AUDIO_SCAN_THREADS) as pool:
+        for start in range(0, len(entries), AUDIO_SCAN_CHUNK):
+            yield from pool.map(scan, entries[start : start + AUDIO_SCAN_CHUNK])
 
 
 def _check_keys(reference: _Table, other: _Table, problems: _Problems) -> None:
@@ -303,12 +360,15 @@ def _check_spk2utt(utt2spk: _Table, spk2utt: _Table, problems: _Problems) -> Non
 
 
 def validate_data_dir(
-    data_dir: str | os.PathLike[str], check_audio_exists: bool = False
+    data_dir: str | os.PathLike[str], check_audio_exists: bool = False, check_audio: bool = False
 ) -> DataDirSummary:
     """Check a data directory against the contract; raise DataDirError listing every problem.
 
-    With `check_audio_exists`, each `wav.scp` path that is not a pipe command (`... |`) must
-    exist (relative paths are taken from the current directory, as Kaldi does).
+    Each `wav.scp` value must be a path (pipe commands and ark offsets are problems). With
+    `check_audio_exists`, each path must be an existing file (relative paths are taken from the
+    current directory, as Kaldi does). With `check_audio` (which implies it), every file is
+    read through: it must be readable, at 16 kHz, not empty and free of NaN or infinite
+    samples; every bad file is listed.
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -322,7 +382,10 @@ def validate_data_dir(
 
     tables = {name: _read_checked(data_dir / name, problems) for name in names}
     for name, table in tables.items():
-        _check_values(name, table, check_audio_exists, problems)
+        _check_values(name, table, check_audio_exists or check_audio, problems)
+    audio = (
+        _scan_wav_scp(tables["wav.scp"], problems) if check_audio and "wav.scp" in tables else None
+    )
     complete = {name: table for name, table in tables.items() if table.complete}
     reference = complete.get("wav.scp") or next(iter(complete.values()), None)
     if reference is not None:
@@ -338,12 +401,15 @@ def validate_data_dir(
 
     if problems.total:
         raise DataDirError(data_dir, problems.kept, problems.total)
-    return _summary(data_dir, tables)
+    return _summary(data_dir, tables, audio)
 
 
-def _summary(data_dir: Path, tables: Mapping[str, _Table]) -> DataDirSummary:
+def _summary(
+    data_dir: Path, tables: Mapping[str, _Table], audio: tuple[int, float] | None
+) -> DataDirSummary:
     labels = Counter(value for _, value in tables["utt2label"].entries.values())
     durations = tables.get("utt2dur")
+    audio_checked, audio_dur = audio if audio is not None else (None, None)
     return DataDirSummary(
         data_dir=data_dir,
         num_utts=len(tables["wav.scp"].entries),
@@ -354,6 +420,8 @@ def _summary(data_dir: Path, tables: Mapping[str, _Table]) -> DataDirSummary:
         total_dur=(
             sum(float(value) for _, value in durations.entries.values()) if durations else None
         ),
+        audio_checked=audio_checked,
+        audio_dur=audio_dur,
     )
 
 
@@ -456,6 +524,48 @@ def _backup(path: Path, backup_dir: Path) -> None:
 # splitting
 
 _DONE = ".done"  # marker of a complete split; it lists the files split
+SPLIT_ORIGIN = "split_origin"  # in a split part: `source <dir>` and `first_line <n>`
+
+
+@dataclass(frozen=True)
+class LineOrigin:
+    """Where the lines of a data directory's tables are in the directory they were split from.
+
+    Line `line` of a part's tables is line `first_line + line - 1` of the tables of `data_dir`
+    (every table is sorted alike and split into contiguous chunks). A directory that is not a
+    split part is its own origin, from line 1.
+    """
+
+    data_dir: Path
+    first_line: int = 1
+
+    def where(self, line: int, name: str = "wav.scp") -> str:
+        """`<original data dir>/<name>:<line>` for line `line` of the part's `name`."""
+        return f"{self.data_dir / name}:{self.first_line + line - 1}"
+
+
+def line_origin(data_dir: str | os.PathLike[str]) -> LineOrigin:
+    """The origin of `data_dir`'s lines: the one recorded by split_data_dir, or itself.
+
+    Errors met while processing a part (unreadable audio, say) are reported with it, so they
+    name the file and line the user can open and fix, not those of a part that is remade.
+    """
+    data_dir = Path(data_dir)
+    path = data_dir / SPLIT_ORIGIN
+    if not path.is_file():
+        return LineOrigin(data_dir)
+    table = read_table(path)
+    try:
+        first_line = int(table["first_line"])
+        source = table["source"]
+    except (KeyError, ValueError):
+        raise TableError(
+            f"{path}: expected the lines `first_line <n>` and `source <dir>`; "
+            f"delete {data_dir.parent} to split again"
+        ) from None
+    # The source is relative to the part, so the split stays valid when the tree moves; it is
+    # resolved lexically, to keep the path the user typed (data/train, not /abs/.../data/train).
+    return LineOrigin(Path(os.path.normpath(data_dir / source)), first_line)
 
 
 def split_data_dir(data_dir: str | os.PathLike[str], num_jobs: int) -> list[Path]:
@@ -463,8 +573,9 @@ def split_data_dir(data_dir: str | os.PathLike[str], num_jobs: int) -> list[Path
 
     Utterances (in sorted order) go in N contiguous chunks whose sizes differ by at most one;
     every file is split the same way and each part's spk2utt is rebuilt from its utt2spk, so each
-    part is itself a valid data directory. A split newer than every source file is reused.
-    Returns the part directories.
+    part is itself a valid data directory. Each part records its origin (`split_origin`, read by
+    `line_origin`): the directory split, or the origin of that directory if it is itself a part.
+    A split newer than every source file is reused. Returns the part directories.
     """
     data_dir = Path(data_dir)
     if num_jobs < 1:
@@ -481,10 +592,18 @@ def split_data_dir(data_dir: str | os.PathLike[str], num_jobs: int) -> list[Path
         raise DataDirError(data_dir, [message])
     tables = {name: read_table(data_dir / name) for name in names}
     utts = sorted(tables["wav.scp"], key=_c_order)
+    origin = line_origin(data_dir)
     tmp_root = data_dir / f".split{num_jobs}.tmp{os.getpid()}"
     shutil.rmtree(tmp_root, ignore_errors=True)
+    first_line = origin.first_line  # validated: line k of each table is the k-th utterance
     for n, chunk in enumerate(_contiguous_chunks(utts, num_jobs), start=1):
         _write_part(tmp_root / str(n), tables, chunk)
+        source = os.path.relpath(origin.data_dir, split_root / str(n))
+        write_table(
+            tmp_root / str(n) / SPLIT_ORIGIN,
+            {"source": source, "first_line": str(first_line)},
+        )
+        first_line += len(chunk)
     (tmp_root / _DONE).write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
     shutil.rmtree(split_root, ignore_errors=True)
     try:
@@ -499,7 +618,10 @@ def split_data_dir(data_dir: str | os.PathLike[str], num_jobs: int) -> list[Path
 def _split_is_current(
     data_dir: Path, split_root: Path, names: list[str], parts: list[Path]
 ) -> bool:
-    """A finished split of the same files, newer than each of them."""
+    """A finished split of the same files, newer than each of them, whose parts know their origin.
+
+    A split made before parts recorded their origin is made again.
+    """
     marker = split_root / _DONE
     try:
         listed = marker.read_text(encoding="utf-8").split()
@@ -508,7 +630,9 @@ def _split_is_current(
         newest = max(path.stat().st_mtime_ns for path in sources)
     except (FileNotFoundError, ValueError):
         return False
-    return listed == names and made > newest and all(part.is_dir() for part in parts)
+    return (
+        listed == names and made > newest and all((part / SPLIT_ORIGIN).is_file() for part in parts)
+    )
 
 
 def _contiguous_chunks(items: list[str], num_chunks: int) -> Iterable[list[str]]:

@@ -1,5 +1,8 @@
 """Score files: one `<utt> <score>` line per trial, a higher score meaning more bona fide.
 
+The two fields are separated by spaces or tabs, as in any Kaldi table (many toolkits write
+`utt<TAB>score`); the fast reader and the line-by-line one accept the same files.
+
 A score file is evaluated against a data directory and must cover exactly its trials, as the
 official 2021 package insists: a missing trial would silently change the EER, and an unknown
 utterance means the file belongs to another set.
@@ -59,6 +62,10 @@ def _refuse_duplicates(path: str | os.PathLike[str], utts: list[str]) -> None:
 def _read_scores_by_line(path: str | os.PathLike[str]) -> tuple[list[str], NDArray[np.float64]]:
     scores: dict[str, float] = {}
     for line_number, utt, value in iter_table(path):
+        if not value:
+            raise ScoreFileError(
+                f"{path}:{line_number}: {utt!r} has no score; expected `<utt> <score>`"
+            )
         try:
             score = float(value)
         except ValueError:

@@ -12,23 +12,25 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from antispoof.data.kaldi_files import TableError
+from antispoof.data.kaldi_files import BOM, TableError, bom_inside, read_text_bytes
 
 
 def read_columns(path: str | os.PathLike[str], n_fields: int) -> list[list[str]]:
-    """The `n_fields` columns of a file of lines with fields separated by single spaces.
+    """The `n_fields` columns of a file of lines with fields separated by single spaces or tabs.
 
-    Anything else (another field count, an empty field from a doubled or trailing space, a
-    carriage return) is a `TableError` naming the file and the first such line.
+    A tab is a separator like a space (Kaldi tables split on either; many toolkits write
+    `utt<TAB>score`). Anything else (another field count, an empty field from a doubled,
+    leading or trailing separator, a carriage return) is a `TableError` naming the file and the
+    first such line. A byte-order mark at the start of the file is dropped (kaldi_files).
     """
-    data = Path(path).read_bytes()
-    if not data:
+    raw = read_text_bytes(path)
+    if not raw:
         return [[] for _ in range(n_fields)]
+    data = raw.replace(b"\t", b" ") if b"\t" in raw else raw
     # Spaces per line, counted on the bytes (UTF-8 never uses 0x0A or 0x20 inside a character).
     buffer = np.frombuffer(data, dtype=np.uint8)
     line_ends = np.flatnonzero(buffer == ord("\n"))
@@ -40,20 +42,22 @@ def read_columns(path: str | os.PathLike[str], n_fields: int) -> list[list[str]]
     if bad.size:
         line = int(bad[0])
         raise TableError(
-            f"{path}:{line + 1}: expected {n_fields} fields separated by single spaces, "
-            f"got {_line(data, line)!r}"
+            f"{path}:{line + 1}: expected {n_fields} fields separated by single spaces or "
+            f"tabs, got {_line(raw, line)!r}"
         )
     text = data.decode("utf-8")
     if "\r" in text:
         line = text.count("\n", 0, text.index("\r"))
         raise TableError(f"{path}:{line + 1}: carriage return (CRLF line ending)")
+    if BOM in text:
+        raise TableError(bom_inside(path, text.count("\n", 0, text.index(BOM)) + 1))
     # Every line has n_fields - 1 spaces, so n_fields fields: an empty one shows as "".
     fields = text.removesuffix("\n").replace("\n", " ").split(" ")
     if "" in fields:
         line = fields.index("") // n_fields
         raise TableError(
-            f"{path}:{line + 1}: empty field (doubled, leading or trailing space) in "
-            f"{_line(data, line)!r}"
+            f"{path}:{line + 1}: empty field (doubled, leading or trailing separator) in "
+            f"{_line(raw, line)!r}"
         )
     return [fields[column::n_fields] for column in range(n_fields)]
 
