@@ -7,8 +7,11 @@
 #   ./run.sh --stage 3 --stop-stage 5 --override "train.epochs=2"
 #
 # Stages: 0 get the corpus; 1 Kaldi data directories; 2 frontend features (ark cache);
-# 3 train; 4 score every test set; 5 evaluate and report. Every stage is skipped when its
-# work is done (a .done marker) unless --force true; training resumes from its last checkpoint.
+# 3 train; 4 score every test set; 5 evaluate and report. Finished work is skipped when its
+# .done marker records the current inputs, and redone when they changed (a trained model is
+# refused instead); training resumes from its last checkpoint. --force true redoes the work of
+# the stage range and, with stage 3 in it, moves the old experiment aside and trains anew.
+# One run at a time uses a recipe directory.
 set -euo pipefail
 
 ANTISPOOF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,8 +19,8 @@ export ANTISPOOF_ROOT
 original_args=("$@")
 
 # Options; every one can be given as --name or --name-with-dashes.
-stage=0                 # first stage to run
-stop_stage=5            # last stage to run
+stage=0                 # first stage to run (0-5)
+stop_stage=5            # last stage to run (0-5)
 nj=2                    # parallel jobs for feature extraction and scoring
 ngpu=auto               # GPUs for training and scoring: 0, 1, or auto (a GPU if present)
 config=""               # experiment config(s), space separated, relative to the recipe
@@ -29,9 +32,9 @@ corpora=""              # <corpus>=<root> pairs: local/<corpus>/ gets (stage 0) 
                         # (stage 1) each; the first is the recipe's own corpus
 db_root=""              # replaces the root of the recipe's own corpus (an existing copy, say)
 exp_dir=""              # reuse a trained experiment (skips stage 3), e.g. ../asvspoof2019/exp/<tag>
-force=false             # redo stages whose work is already done
+force=false             # redo the work of the stage range even where it is done
 recipe_dir=""           # set by egs/<recipe>/run.sh; empty: run egs/mini
-help_message="$(sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//')"
+help_message="$(sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//')"
 
 # shellcheck source=utils/parse_options.sh
 . "${ANTISPOOF_ROOT}/utils/parse_options.sh"
@@ -42,6 +45,27 @@ fi
 
 # shellcheck source=utils/log.sh
 . "${ANTISPOOF_ROOT}/utils/log.sh"
+
+# Options that would select no stage or no job are errors, not a run that does nothing.
+for option in stage stop_stage; do
+  if [[ ! ${!option} =~ ^[0-5]$ ]]; then
+    log "error: --${option//_/-} must be a stage number from 0 to 5, got '${!option}'"
+    exit 1
+  fi
+done
+if [ "${stage}" -gt "${stop_stage}" ]; then
+  log "error: --stage ${stage} comes after --stop-stage ${stop_stage}: no stage would run"
+  exit 1
+fi
+if [[ ! ${nj} =~ ^[1-9][0-9]*$ ]]; then
+  log "error: --nj must be a positive number of jobs, got '${nj}'"
+  exit 1
+fi
+if [[ ! ${ngpu} =~ ^(auto|[0-9]+)$ ]]; then
+  log "error: --ngpu must be auto or a number of GPUs, got '${ngpu}'"
+  exit 1
+fi
+
 # shellcheck source=utils/setup_env.sh
 . "${ANTISPOOF_ROOT}/utils/setup_env.sh"
 # shellcheck source=conf/cmd.sh
@@ -49,6 +73,20 @@ fi
 
 cd "${recipe_dir}"
 started=$(date +%s)
+# One run at a time in a recipe directory: two would write the same caches and experiments.
+# The lock belongs to this shell and the jobs it starts, and is released when they end, however
+# they end; the lock file names its holder for the message a second run gets.
+if ! command -v flock >/dev/null; then
+  log "error: flock (util-linux) is needed to lock ${recipe_dir} while a run uses it"
+  exit 1
+fi
+exec {lock_fd}<>.run.lock
+if ! flock --nonblock "${lock_fd}"; then
+  log "error: another run is using ${recipe_dir} ($(cat .run.lock)); wait for it to end or stop it"
+  exit 1
+fi
+printf 'pid %s on %s, started %(%Y-%m-%dT%H:%M:%S)T\n' "$$" "$(hostname)" -1 >.run.lock
+
 if [ -z "${config}" ] && [ -z "${exp_dir}" ] && [ "${stop_stage}" -ge 3 ]; then
   log "error: give --config (experiments to train) or --exp_dir (a trained experiment to reuse)"
   exit 1
@@ -58,13 +96,40 @@ if [ -n "${db_root}" ]; then
   corpus_roots[0]="${corpus_roots[0]%%=*}=${db_root}"
 fi
 [ "${ngpu}" = auto ] && ngpu_arg=() || ngpu_arg=(--ngpu "${ngpu}")
-force_arg=()
-[ "${force}" = true ] && force_arg=(--force)
-override_args=()
-for item in ${override}; do override_args+=(--override "${item}"); done
+prepare_args=()
+[ "${force}" = true ] && prepare_args+=(--force)
+# --force with stage 3 in the range trains anew: the old experiment is moved aside first.
+if [ "${force}" = true ] && [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+  prepare_args+=(--restart)
+fi
+for item in ${override}; do prepare_args+=(--override "${item}"); done
 
-# Whether a stage's piece of work still has to run; with --force true, it always has.
-pending() { [ "${force}" = true ] || [ ! -f "$1" ]; }
+# Checks a stage marker: sets ${verdict} (one line for the log) and ${marker_status}: 0 current,
+# 3 no marker, 4 made from other inputs. A check that fails otherwise stops the run.
+#   check_marker <marker> <kind> <inputs...>   (python -m antispoof.bin.stage_marker --help)
+check_marker() {
+  marker_status=0
+  verdict=$(python -m antispoof.bin.stage_marker check "$@") || marker_status=$?
+  if [ "${marker_status}" -ne 0 ] && [ "${marker_status}" -ne 3 ] && [ "${marker_status}" -ne 4 ]; then
+    log "error: cannot check the marker $1 (exit status ${marker_status})"
+    exit 1
+  fi
+}
+
+# Whether a piece of work has to run: --force, no marker, or a marker made from other inputs.
+# A skip is logged with the marker that justified it, a redo with the inputs that changed.
+#   pending <stage> <marker> <kind> <inputs...>
+pending() {
+  local stage=$1
+  shift
+  [ "${force}" = true ] && return 0
+  check_marker "$@"
+  case ${marker_status} in
+    0) log "${stage}: skipping: ${verdict}" && return 1 ;;
+    4) log "${stage}: redoing: ${verdict}" ;;
+  esac
+  return 0
+}
 
 if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
   for pair in "${corpus_roots[@]}"; do
@@ -82,10 +147,14 @@ fi
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   for pair in "${corpus_roots[@]}"; do
     corpus=${pair%%=*}
-    if pending "data/.done.${corpus}"; then
+    marker="data/.done.${corpus}"
+    if pending "stage 1" "${marker}" data --corpus_root "${pair#*=}"; then
       log "stage 1: ${corpus} data directories under data/"
+      # The record is taken before the work and put in place after it.
+      rm -f "${marker}"
+      python -m antispoof.bin.stage_marker write "${marker}.tmp" data --corpus_root "${pair#*=}"
       "${ANTISPOOF_ROOT}/local/${corpus}/prepare_data.sh" "${pair#*=}" data
-      touch "data/.done.${corpus}"
+      mv "${marker}.tmp" "${marker}"
     fi
   done
   for set in ${train_set} ${dev_set} ${test_sets}; do
@@ -101,7 +170,7 @@ if [ -n "${exp_dir}" ]; then
 elif [ "${stop_stage}" -ge 2 ]; then
   for conf in ${config}; do
     experiments+=("$(python -m antispoof.bin.prepare_exp --config "${conf}" --exp_root exp \
-      "${override_args[@]}" "${force_arg[@]}")")
+      "${prepare_args[@]}")")
   done
 fi
 
@@ -113,7 +182,8 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
       continue
     fi
     for set in ${train_set} ${dev_set} ${test_sets}; do
-      if pending "dump/${frontend_tag}/${set}/.done"; then
+      if pending "stage 2" "dump/${frontend_tag}/${set}/.done" feats --data_dir "data/${set}" \
+        --config "${dir}/config.yaml"; then
         log "stage 2: ${frontend_tag} features of data/${set}"
         "${ANTISPOOF_ROOT}/steps/make_feats.sh" --nj "${nj}" --cmd "${feats_cmd}" \
           "${dir}/config.yaml" "data/${set}" "dump/${frontend_tag}/${set}"
@@ -122,17 +192,38 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
   done
 fi
 
-# The feature cache of a set, when stage 2 made one; otherwise the frontend runs on the fly.
-feats_of() { [ -f "dump/$1/$2/.done" ] && echo "dump/$1/$2/feats.scp" || true; }
+# The feature cache of a set when stage 2 made it from the current inputs. Otherwise the
+# frontend runs on the fly (the same features); a stale cache is named in the log, never used.
+# Call it in an assignment, so that a failed check stops the run.
+#   feats_of <frontend tag> <set> <exp dir>
+feats_of() {
+  check_marker "dump/$1/$2/.done" feats --data_dir "data/$2" --config "$3/config.yaml"
+  case ${marker_status} in
+    0) echo "dump/$1/$2/feats.scp" ;;
+    4) log "not using the feature cache: ${verdict}; features are computed on the fly" \
+      "(stage 2 refreshes the cache)" ;;
+  esac
+}
 
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ] && [ -z "${exp_dir}" ]; then
   for experiment in "${experiments[@]}"; do
     read -r dir frontend_tag _ <<<"${experiment}"
-    if pending "${dir}/.done.train"; then
+    # A trained model of other inputs is refused rather than retrained: training may have
+    # taken days, and --force true says so explicitly.
+    check_marker "${dir}/.done.train" train --train_dir "data/${train_set}" \
+      --dev_dir "data/${dev_set}" --config "${dir}/config.yaml"
+    if [ "${marker_status}" -eq 0 ] && [ "${force}" != true ]; then
+      log "stage 3: skipping: ${verdict}"
+    elif [ "${marker_status}" -eq 4 ] && [ "${force}" != true ]; then
+      log "error: stage 3: ${verdict}; the trained model belongs to other inputs: re-run with" \
+        "--force true to train anew (the old experiment is moved aside)"
+      exit 1
+    else
       log "stage 3: training ${dir}"
+      train_feats=$(feats_of "${frontend_tag}" "${train_set}" "${dir}")
+      dev_feats=$(feats_of "${frontend_tag}" "${dev_set}" "${dir}")
       "${ANTISPOOF_ROOT}/steps/train.sh" --cmd "${train_cmd}" "${ngpu_arg[@]}" \
-        --train_feats "$(feats_of "${frontend_tag}" "${train_set}")" \
-        --dev_feats "$(feats_of "${frontend_tag}" "${dev_set}")" \
+        --train_feats "${train_feats}" --dev_feats "${dev_feats}" \
         "${dir}" "data/${train_set}" "data/${dev_set}"
     fi
   done
@@ -142,10 +233,12 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
   for experiment in "${experiments[@]}"; do
     read -r dir frontend_tag _ <<<"${experiment}"
     for set in ${test_sets}; do
-      if pending "${dir}/${set}/.done.score"; then
+      if pending "stage 4" "${dir}/${set}/.done.score" score --data_dir "data/${set}" \
+        --config "${dir}/config.yaml" --checkpoint "${dir}/checkpoints/best.pt"; then
         log "stage 4: scoring data/${set} with ${dir}"
+        feats=$(feats_of "${frontend_tag}" "${set}" "${dir}")
         "${ANTISPOOF_ROOT}/steps/score.sh" --nj "${nj}" --cmd "${decode_cmd}" "${ngpu_arg[@]}" \
-          --feats "$(feats_of "${frontend_tag}" "${set}")" "${dir}" "data/${set}" "${dir}/${set}"
+          --feats "${feats}" "${dir}" "data/${set}" "${dir}/${set}"
       fi
     done
   done
@@ -157,6 +250,14 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     read -r dir _ _ <<<"${experiment}"
     dirs+=("${dir}")
     for set in ${test_sets}; do
+      # Only scores that stage 4 finished, from the current model and data, are evaluated.
+      check_marker "${dir}/${set}/.done.score" score --data_dir "data/${set}" \
+        --config "${dir}/config.yaml" --checkpoint "${dir}/checkpoints/best.pt"
+      if [ "${marker_status}" -ne 0 ]; then
+        log "error: stage 5: ${verdict}: the scores of data/${set} are unfinished or belong to" \
+          "another model or data; run stage 4 first (--stage 4)"
+        exit 1
+      fi
       log "stage 5: evaluating ${dir}/${set}"
       # The ASV data for the t-DCF (asv_scores.txt for 2019, asv2021/ for 2021 LA) is read from
       # the data directory.

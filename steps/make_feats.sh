@@ -3,12 +3,13 @@
 #
 # Usage: steps/make_feats.sh [--nj 2] [--cmd utils/run_local.sh] <exp_config> <data_dir> <out_dir>
 #   e.g. steps/make_feats.sh --nj 4 exp/lfcc_resnet18_ocsoftmax/config.yaml data/train dump/lfcc_1a2b3c4d/train
-# Writes <out_dir>/feats.scp (sorted), the per-job arks, utt2num_frames, frontend.yaml and .done.
+# Writes <out_dir>/feats.scp (sorted), the per-job arks, utt2num_frames, frontend.yaml, and .done
+# (the checksums of the data directory's wav.scp and the frontend settings it was made from).
 set -euo pipefail
 
 nj=2                                                   # parallel jobs
 cmd="${ANTISPOOF_ROOT:-.}/utils/run_local.sh"          # job launcher (conf/cmd.sh: feats_cmd)
-help_message="$(sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//')"
+help_message="$(sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//')"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=utils/parse_options.sh
@@ -25,7 +26,10 @@ data_dir=$2
 out_dir=$3
 
 mkdir -p "${out_dir}/log"
+# The marker records the inputs as the work starts and is put in place when it ends.
 rm -f "${out_dir}/.done"
+python -m antispoof.bin.stage_marker write "${out_dir}/.done.tmp" feats --data_dir "${data_dir}" \
+  --config "${config}"
 "${root}/utils/split_data.sh" "${data_dir}" "${nj}"
 log "extracting features of ${data_dir} in ${nj} jobs (logs: ${out_dir}/log)"
 # ${cmd} is a command line with its own options, split into words on purpose (Kaldi style).
@@ -43,5 +47,5 @@ if [ "${expected}" -ne "${got}" ]; then
   log "error: ${out_dir}/feats.scp has ${got} utterances, ${data_dir}/wav.scp has ${expected}"
   exit 1
 fi
-touch "${out_dir}/.done"
+mv "${out_dir}/.done.tmp" "${out_dir}/.done"
 log "wrote ${out_dir}/feats.scp (${got} utterances)"

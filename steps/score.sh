@@ -4,7 +4,8 @@
 # Usage: steps/score.sh [--nj 2] [--cmd utils/run_local.sh] [--ngpu N] [--feats scp] [--checkpoint best] \
 #          <exp_dir> <data_dir> <out_dir>
 #   e.g. steps/score.sh --nj 4 exp/lfcc_resnet18_ocsoftmax data/eval exp/lfcc_resnet18_ocsoftmax/eval
-# scores.txt holds `<utt> <score>` for every utterance of wav.scp, higher = more bona fide.
+# scores.txt holds `<utt> <score>` for every utterance of wav.scp, higher = more bona fide; .done.score
+# records the checksums of wav.scp, the config and the checkpoint it was made from.
 set -euo pipefail
 
 nj=2                                           # parallel jobs
@@ -13,7 +14,7 @@ ngpu=""                                        # 0, 1; empty: a GPU if present
 feats=""                                       # feature cache covering the data directory
 checkpoint=best                                # best, last, or a checkpoint path
 num_threads=1                                  # torch threads per job
-help_message="$(sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//')"
+help_message="$(sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//')"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=utils/parse_options.sh
@@ -29,12 +30,21 @@ exp_dir=$1
 data_dir=$2
 out_dir=$3
 
-extra=(--checkpoint "${checkpoint}")
+case "${checkpoint}" in
+  best | last) checkpoint_file="${exp_dir}/checkpoints/${checkpoint}.pt" ;;
+  *) checkpoint_file=${checkpoint} ;;
+esac
+extra=(--checkpoint "${checkpoint_file}")
 [ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}")
 [ -n "${feats}" ] && extra+=(--feats "${feats}")
 
 mkdir -p "${out_dir}/log"
-rm -f "${out_dir}/.done.score"
+# Nothing of an earlier scoring stays where the new one belongs: an interrupted run leaves no
+# scores, metrics or plots to be taken for its own. The marker records the inputs as the work
+# starts and is put in place when it ends.
+rm -f "${out_dir}"/{.done.score,scores.txt,metrics.json,det.png,score_hist.png}
+python -m antispoof.bin.stage_marker write "${out_dir}/.done.score.tmp" score \
+  --data_dir "${data_dir}" --config "${exp_dir}/config.yaml" --checkpoint "${checkpoint_file}"
 "${root}/utils/split_data.sh" "${data_dir}" "${nj}"
 # shellcheck disable=SC2086  # ${cmd} is a command line with its own options (Kaldi style)
 ${cmd} --num-threads "${num_threads}" JOB=1:"${nj}" "${out_dir}/log/score.JOB.log" \
@@ -42,5 +52,5 @@ ${cmd} --num-threads "${num_threads}" JOB=1:"${nj}" "${out_dir}/log/score.JOB.lo
   --out "${out_dir}/scores.JOB.txt" "${extra[@]}"
 for job in $(seq "${nj}"); do cat "${out_dir}/scores.${job}.txt"; done | LC_ALL=C sort > "${out_dir}/scores.txt"
 for job in $(seq "${nj}"); do rm "${out_dir}/scores.${job}.txt"; done
-touch "${out_dir}/.done.score"
+mv "${out_dir}/.done.score.tmp" "${out_dir}/.done.score"
 log "wrote ${out_dir}/scores.txt ($(wc -l < "${out_dir}/scores.txt") utterances)"

@@ -4,7 +4,8 @@
 # Usage: steps/train.sh [--cmd utils/run_local.sh] [--ngpu N] [--train_feats scp] [--dev_feats scp] \
 #          <exp_dir> <train_data_dir> <dev_data_dir>
 #   e.g. steps/train.sh --train_feats dump/lfcc_1a2b3c4d/train/feats.scp exp/lfcc_resnet18_ocsoftmax data/train data/dev
-# Writes <exp_dir>/checkpoints/{last,best}.pt, train.log, tensorboard/, and .done.train.
+# Writes <exp_dir>/checkpoints/{last,best}.pt, train.log, tensorboard/, and .done.train (the
+# checksums of the training and dev tables and the training settings it was made from).
 set -euo pipefail
 
 cmd="${ANTISPOOF_ROOT:-.}/utils/run_local.sh"  # job launcher (conf/cmd.sh: train_cmd)
@@ -12,7 +13,7 @@ ngpu=""                                        # 0, 1; empty: a GPU if present
 train_feats=""                                 # feature cache of the training set (optional)
 dev_feats=""                                   # feature cache of the dev set (optional)
 num_threads=$(nproc)                           # torch threads of the training process
-help_message="$(sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//')"
+help_message="$(sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//')"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=utils/parse_options.sh
@@ -36,10 +37,13 @@ gpu_opt=()
 [ -n "${ngpu}" ] && gpu_opt=(--gpu "${ngpu}")
 
 mkdir -p "${exp_dir}/log"
+# The marker records the inputs as the work starts and is put in place when it ends.
 rm -f "${exp_dir}/.done.train"
+python -m antispoof.bin.stage_marker write "${exp_dir}/.done.train.tmp" train \
+  --train_dir "${train_dir}" --dev_dir "${dev_dir}" --config "${exp_dir}/config.yaml"
 log "training ${exp_dir} (log: ${exp_dir}/log/train.log; progress: ${exp_dir}/train.log)"
 # shellcheck disable=SC2086  # ${cmd} is a command line with its own options (Kaldi style)
 ${cmd} --num-threads "${num_threads}" "${gpu_opt[@]}" "${exp_dir}/log/train.log" \
   python -m antispoof.bin.train --exp_dir "${exp_dir}" --train_dir "${train_dir}" \
   --dev_dir "${dev_dir}" "${extra[@]}"
-touch "${exp_dir}/.done.train"
+mv "${exp_dir}/.done.train.tmp" "${exp_dir}/.done.train"

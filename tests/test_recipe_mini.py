@@ -85,8 +85,14 @@ def test_a_second_run_skips_finished_stages(fresh_tree, first_run):
     result = run_pipeline(fresh_tree)
     assert result.returncode == 0, result.stderr[-3000:]
     assert ".complete exists, skipping" in result.stderr
-    for finished in ("stage 2:", "stage 3:", "stage 4:"):
+    for finished in ("stage 2: lfcc", "stage 3: training", "stage 4: scoring"):
         assert finished not in result.stderr
+    for marker in (
+        "dump/lfcc_",
+        "exp/lfcc_resnet18_softmax/.done.train",
+        "exp/lfcc_resnet18_softmax/eval/.done.score",
+    ):
+        assert f": skipping: {marker}" in result.stderr
 
 
 def test_in_the_wild_scores_a_model_trained_by_another_recipe(fresh_tree, first_run):

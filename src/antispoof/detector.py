@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from antispoof.config import read_resolved
 from antispoof.frontends import FRONTENDS, Frontend
 from antispoof.losses import LOSSES, Objective
+from antispoof.markers import StaleWorkError, changed_settings, training_settings
 from antispoof.models import MODELS, Backbone
+from antispoof.registry import ConfigError
+from antispoof.training.checkpoint import load_checkpoint
 
 
 @dataclass
@@ -44,10 +49,46 @@ class Detector:
 def build_detector(config: dict[str, Any]) -> Detector:
     frontend = FRONTENDS.build(config["frontend"], config["frontend_conf"])
     if frontend.trainable:
-        raise NotImplementedError(
+        raise ConfigError(
             f"frontend {config['frontend']!r} is trainable; trainable frontends are not wired "
             "into training yet"
         )
     model = MODELS.build(config["model"], config["model_conf"], input_dim=frontend.output_dim)
     loss = LOSSES.build(config["loss"], config["loss_conf"], embedding_dim=model.embedding_dim)
     return Detector(frontend, model, loss)
+
+
+def checkpoint_path(exp_dir: str | Path, checkpoint: str) -> Path:
+    """`best` or `last` of an experiment, or a checkpoint file given by its path."""
+    if checkpoint in ("best", "last"):
+        return Path(exp_dir) / "checkpoints" / f"{checkpoint}.pt"
+    return Path(checkpoint)
+
+
+def load_detector(
+    exp_dir: str | Path, checkpoint: str = "best", device: torch.device | str = "cpu"
+) -> tuple[dict[str, Any], Detector]:
+    """An experiment's saved config and its detector with trained weights, on `device`.
+
+    The checkpoint must have been trained under the settings the config holds now: weights of
+    another configuration would give scores that belong to neither.
+    """
+    config = read_resolved(Path(exp_dir) / "config.yaml")
+    path = checkpoint_path(exp_dir, checkpoint)
+    state = load_checkpoint(path)
+    trained_under = state.get("training_settings")
+    if trained_under is None:
+        raise StaleWorkError(
+            f"{path} records no training settings (written by an older version); retrain it "
+            "(run.sh --force true --stage 3)"
+        )
+    changed = changed_settings(trained_under, training_settings(config))
+    if changed:
+        raise StaleWorkError(
+            f"{path} was trained under other settings than {Path(exp_dir) / 'config.yaml'} "
+            f"(changed: {', '.join(changed)}); retrain (run.sh --force true --stage 3) or "
+            "restore the old config"
+        )
+    detector = build_detector(config)
+    detector.load_state_dict(state["detector"])
+    return config, detector.to(torch.device(device))

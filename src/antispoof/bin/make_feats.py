@@ -18,13 +18,15 @@ from pathlib import Path
 
 import kaldiio
 import torch
-import yaml
 
 from antispoof.bin._cli import run_main
 from antispoof.config import save_config
 from antispoof.data.audio import read_audio
+from antispoof.data.datadir import line_origin
 from antispoof.data.kaldi_files import iter_table
 from antispoof.frontends import FRONTENDS
+from antispoof.markers import read_config
+from antispoof.registry import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data_dir", required=True, type=Path)
     parser.add_argument("--out", required=True, help="output prefix (without .ark/.scp)")
     args = parser.parse_args(argv)
-    config = yaml.safe_load(args.config.read_text(encoding="utf-8"))
+    config = read_config(args.config)
+    if not config.get("frontend"):
+        raise ConfigError(f"{args.config} names no frontend")
     frontend = FRONTENDS.build(config["frontend"], config.get("frontend_conf"))
     if frontend.trainable:
         raise ValueError(f"frontend {config['frontend']!r} is trainable: it cannot be cached")
@@ -49,12 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     tmp_ark = ark.with_name(ark.name + ".tmp")
     tmp_scp = scp.with_name(scp.name + ".tmp")
-    wav_scp = args.data_dir / "wav.scp"
+    # Errors name the line of the directory split (data/train/wav.scp), not of the part.
+    origin = line_origin(args.data_dir)
     num_frames = []
     with torch.no_grad(), kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{tmp_scp}") as writer:
-        for line_number, utt, path in iter_table(wav_scp):
+        for line_number, utt, path in iter_table(args.data_dir / "wav.scp"):
             wav = torch.from_numpy(
-                read_audio(path, f"{wav_scp}:{line_number}", frontend.sample_rate)
+                read_audio(path, origin.where(line_number), frontend.sample_rate)
             )
             feats, _ = frontend(wav.unsqueeze(0), torch.tensor([wav.numel()]))
             writer(utt, feats[0].numpy())

@@ -8,15 +8,21 @@ Usage:
 
 Prints `<exp_dir> <frontend_tag> <frontend_trainable>` on stdout; with --exp_dir, for an
 existing experiment (one trained by another recipe, say) whose saved config is read again.
-The tag is derived from the config file name and the overrides. An existing experiment whose
-saved config differs from the new resolution is an error unless --force (the old config is
-then kept as config.yaml.old).
+The tag is derived from the config file name and the overrides.
+
+An existing experiment whose saved config differs from the new resolution is an error, unless
+--force and only the settings that a trained model does not depend on changed (`inference`,
+`train.num_workers`): the new config then replaces the saved one and stage 4 re-scores.
+--restart (what `run.sh --force true` gives when stage 3 runs) moves an existing experiment
+aside, whole, to `<exp_root>/<tag>.old-<time>`, and starts it again under the new config.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -30,12 +36,46 @@ from antispoof.config import (
     save_config,
 )
 from antispoof.frontends import FRONTENDS
+from antispoof.markers import changed_settings, training_settings
 from antispoof.registry import ConfigError
+
+log = logging.getLogger("antispoof.prepare_exp")
 
 
 def describe(exp_dir: Path, config: dict) -> None:
     trainable = FRONTENDS.build(config["frontend"], config["frontend_conf"]).trainable
     print(exp_dir, frontend_tag(config), str(trainable).lower(), file=sys.stdout)
+
+
+def _check_replaceable(
+    saved: Path, config_path: str, previous: dict, config: dict, force: bool
+) -> None:
+    """Refuse to replace a saved config unless --force and the trained model stays valid."""
+    changed = changed_settings(previous, config)
+    if not force:
+        raise ConfigError(
+            f"{saved} differs from {config_path} (changed: {', '.join(changed)}); re-run with "
+            "--force true to start this experiment again, or change the config name"
+        )
+    for_training = changed_settings(training_settings(previous), training_settings(config))
+    if for_training:
+        raise ConfigError(
+            f"{saved} differs from {config_path} in settings its trained model depends on "
+            f"(changed: {', '.join(for_training)}); include stage 3 in the run (--force true "
+            "--stage 3 or lower) to move the old experiment aside and train it again"
+        )
+
+
+def _move_aside(exp_dir: Path) -> Path:
+    """Rename an experiment directory to a free `<tag>.old-<UTC time>[-n]` beside it."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    aside = exp_dir.with_name(f"{exp_dir.name}.old-{stamp}")
+    number = 1
+    while aside.exists():
+        number += 1
+        aside = exp_dir.with_name(f"{exp_dir.name}.old-{stamp}-{number}")
+    exp_dir.rename(aside)
+    return aside
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--override", action="append", default=[], help="key.sub=value (repeatable)"
     )
-    parser.add_argument("--force", action="store_true", help="replace a differing saved config")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a saved config that differs in settings the trained model does not use",
+    )
+    parser.add_argument(
+        "--restart", action="store_true", help="move an existing experiment aside and start anew"
+    )
     args = parser.parse_args(argv)
     if args.exp_dir:
         config = read_resolved(args.exp_dir / "config.yaml")
@@ -60,19 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     config = resolve_file(args.config, overrides)
     exp_dir = Path(args.exp_root) / experiment_tag(args.config, overrides)
     saved = exp_dir / "config.yaml"
-    if saved.exists():
+    previous = None
+    if args.restart and exp_dir.is_dir() and any(exp_dir.iterdir()):
+        aside = _move_aside(exp_dir)
+        log.info("moved the old experiment %s aside to %s; it starts again", exp_dir, aside)
+    elif saved.exists():
         previous = yaml.safe_load(saved.read_text(encoding="utf-8"))
         if previous != config:
-            if not args.force:
-                changed = sorted(
-                    k for k in set(config) | set(previous) if config.get(k) != previous.get(k)
-                )
-                raise ConfigError(
-                    f"{saved} differs from {args.config} (changed: {', '.join(changed)}); "
-                    "re-run with --force to start this experiment again, or change the config name"
-                )
-            saved.replace(saved.with_name("config.yaml.old"))
-    if not saved.exists():
+            _check_replaceable(saved, args.config, previous, config, args.force)
+            log.info(
+                "%s: replaced (changed: %s); the trained model stays, the scores are redone",
+                saved,
+                ", ".join(changed_settings(previous, config)),
+            )
+    if previous != config:
         save_config(config, saved)
     describe(exp_dir, config)
     return 0

@@ -11,16 +11,15 @@ windows averaged, or the full utterance). Run on a split of the data directory f
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from pathlib import Path
 
 from antispoof.bin._cli import run_main
-from antispoof.config import read_resolved
 from antispoof.data.dataset import FeatureSource
 from antispoof.data.kaldi_files import read_table
-from antispoof.detector import build_detector
+from antispoof.detector import load_detector
 from antispoof.scoring import score_utterances
-from antispoof.training.checkpoint import load_checkpoint
 from antispoof.training.device import autocast_dtype, select_device
 
 
@@ -35,16 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", default="best", help="best, last, or a path")
     parser.add_argument("--ngpu", type=int, default=None)
     args = parser.parse_args(argv)
-    config = read_resolved(args.exp_dir / "config.yaml")
     device = select_device(args.ngpu)
-    checkpoint = (
-        args.exp_dir / "checkpoints" / f"{args.checkpoint}.pt"
-        if args.checkpoint in ("best", "last")
-        else Path(args.checkpoint)
-    )
-    detector = build_detector(config)
-    detector.load_state_dict(load_checkpoint(checkpoint)["detector"])
-    detector.to(device)
+    config, detector = load_detector(args.exp_dir, args.checkpoint, device)
     utts = list(read_table(args.data_dir / "wav.scp"))
     scores = score_utterances(
         detector,
@@ -55,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
         device,
         autocast_dtype=autocast_dtype(device, config["train"]["precision"]),
     )
+    not_finite = [utt for utt in utts if not math.isfinite(scores[utt])]
+    if not_finite:
+        raise ValueError(
+            f"{len(not_finite)} score(s) of {args.data_dir} are not finite, e.g. "
+            f"{', '.join(not_finite[:5])}; nothing was written to {args.out}: check the model "
+            "(a diverged checkpoint?) and the audio of these utterances"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:

@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 
 from antispoof.data.audio import read_audio
 from antispoof.data.cropping import random_crop, segment_windows
+from antispoof.data.datadir import line_origin
 from antispoof.data.kaldi_files import read_table
 from antispoof.frontends.base import Frontend
 from antispoof.losses.base import BONAFIDE, SPOOF
@@ -29,7 +30,9 @@ class FeatureSource:
     def __init__(self, data_dir: str | Path, frontend: Frontend, feats_scp: str | Path | None):
         self.data_dir = Path(data_dir)
         self.wav_scp = read_table(self.data_dir / "wav.scp")
+        # read_table refuses blank lines, so an entry's rank in the file is its line number.
         self._wav_lines = {utt: n for n, utt in enumerate(self.wav_scp, start=1)}
+        self._origin = line_origin(self.data_dir)
         self.frontend = frontend
         self.feats_scp = Path(feats_scp) if feats_scp else None
         self._cache = kaldiio.load_scp(str(self.feats_scp)) if self.feats_scp else None
@@ -44,8 +47,8 @@ class FeatureSource:
     def __call__(self, utt: str) -> torch.Tensor:
         if self._cache is not None:
             return torch.from_numpy(np.array(self._cache[utt], dtype=np.float32))
-        # wav.scp is sorted by key, so the line number is the key's rank.
-        where = f"{self.data_dir / 'wav.scp'}:{self._wav_lines[utt]}"
+        # The line of the directory split, when this is a part: the one the user can fix.
+        where = self._origin.where(self._wav_lines[utt])
         wav = torch.from_numpy(read_audio(self.wav_scp[utt], where, self.frontend.sample_rate))
         with torch.no_grad():
             feats, _ = self.frontend(wav.unsqueeze(0), torch.tensor([wav.numel()]))
@@ -63,7 +66,10 @@ def read_labels(data_dir: str | Path) -> dict[str, int]:
 
 
 class TrainingCrops(Dataset):
-    """`(crop (crop_frames, D), label)` pairs; crops depend only on (seed, epoch, index)."""
+    """`(crop (crop_frames, D), label, utt)`; crops depend only on (seed, epoch, index).
+
+    The utterance id travels with its crop so that a failing batch can be named.
+    """
 
     def __init__(
         self,
@@ -85,12 +91,12 @@ class TrainingCrops(Dataset):
     def __len__(self) -> int:
         return len(self.utts)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, str]:
         utt = self.utts[index]
         generator = torch.Generator().manual_seed(
             hash((self.seed, self.epoch, index)) & (2**62 - 1)
         )
-        return random_crop(self.source(utt), self.crop_frames, generator), self.labels[utt]
+        return random_crop(self.source(utt), self.crop_frames, generator), self.labels[utt], utt
 
 
 class ScoringWindows(Dataset):

@@ -22,9 +22,18 @@ from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from antispoof.data.dataset import FeatureSource, TrainingCrops, read_labels
+from antispoof.data.dataset import LABELS, FeatureSource, TrainingCrops, read_labels
 from antispoof.detector import Detector, build_detector
+from antispoof.errors import NonFiniteLossError
 from antispoof.losses.base import BONAFIDE
+from antispoof.markers import (
+    StaleWorkError,
+    changed_settings,
+    describe_inputs,
+    stage_inputs,
+    stale_inputs,
+    training_settings,
+)
 from antispoof.metrics.det import compute_eer
 from antispoof.optim import OPTIMIZERS, SCHEDULERS
 from antispoof.scoring import score_utterances
@@ -73,12 +82,31 @@ def _dev_eer(scores: dict[str, float], labels: dict[str, int]) -> float:
     return float(eer)
 
 
+def require_both_classes(labels: dict[str, int], data_dir: Path, role: str) -> None:
+    """A detector learns and is selected on both classes: refuse a set that lacks one."""
+    counts = {
+        name: sum(label == code for label in labels.values()) for name, code in LABELS.items()
+    }
+    absent = [name for name, count in counts.items() if count == 0]
+    if absent:
+        raise ValueError(
+            f"the {role} set {data_dir} has no {' and no '.join(absent)} utterances "
+            f"({counts['bonafide']} bonafide, {counts['spoof']} spoof in "
+            f"{data_dir / 'utt2label'}); it needs both classes"
+        )
+
+
 class Trainer:
     def __init__(
         self, exp_dir: str | Path, config: dict[str, Any], data: TrainingData, device: torch.device
     ):
         self.exp_dir = Path(exp_dir)
+        self.data = data
         self.config = config
+        # What the model is trained from: a checkpoint of other inputs is never resumed.
+        self.inputs = stage_inputs(
+            "train", train_dir=data.train_dir, dev_dir=data.dev_dir, config=config
+        )
         self.train_conf = config["train"]
         self.device = device
         self.autocast = autocast_dtype(device, self.train_conf["precision"])
@@ -98,6 +126,8 @@ class Trainer:
         )
         self.dev_source = FeatureSource(data.dev_dir, frontend, data.dev_feats)
         self.dev_labels = read_labels(data.dev_dir)
+        require_both_classes(self.train_set.labels, data.train_dir, "training")
+        require_both_classes(self.dev_labels, data.dev_dir, "dev")
         self.checkpoint_dir = self.exp_dir / "checkpoints"
         self.epoch = 0
         self.best_eer = math.inf
@@ -109,6 +139,7 @@ class Trainer:
         if not last.exists():
             return
         state = load_checkpoint(last, self.device)
+        self._refuse_other_inputs(last, state)
         self.detector.load_state_dict(state["detector"])
         for optimizer, opt_state in zip(self.optimizers, state["optimizers"], strict=True):
             optimizer.load_state_dict(opt_state)
@@ -124,6 +155,28 @@ class Trainer:
             self.epoch,
             self.best_eer,
             self.best_epoch,
+        )
+
+    def _refuse_other_inputs(self, path: Path, state: dict[str, Any]) -> None:
+        """Resuming under other settings or data would mix two trainings in one model."""
+        recorded = state.get("inputs")
+        if recorded is None:
+            changed = "it records no inputs: written by an older version"
+        else:
+            names = stale_inputs(recorded, self.inputs)
+            if not names:
+                return
+            tables = [name for name in names if not name.startswith("config")]
+            what = [describe_inputs(tables, vars(self.data))] if tables else []
+            if len(tables) < len(names):
+                settings = changed_settings(
+                    state.get("training_settings"), training_settings(self.config)
+                )
+                what.append(f"training settings {', '.join(settings)}")
+            changed = f"changed: {'; '.join(what)}"
+        raise StaleWorkError(
+            f"{path} was trained from other inputs ({changed}); re-run with --force true to "
+            "train anew (the old experiment is moved aside), or restore the old inputs"
         )
 
     def _train_epoch(self, epoch: int) -> float:
@@ -148,7 +201,7 @@ class Trainer:
             disable=None,
             mininterval=1 if interactive else 30,
         )
-        for step, (feats, labels) in enumerate(progress, start=1):
+        for step, (feats, labels, utts) in enumerate(progress, start=1):
             feats, labels = feats.to(self.device), labels.to(self.device)
             with torch.autocast(
                 self.device.type,
@@ -157,7 +210,12 @@ class Trainer:
             ):
                 loss = self.detector.loss(self.detector.model(feats), labels)
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"epoch {epoch} step {step}: loss is {loss.item()}")
+                raise NonFiniteLossError(
+                    f"epoch {epoch} step {step}: the loss is {loss.item()} on the utterances "
+                    f"{' '.join(utts)} of {self.data.train_dir}; check their audio "
+                    f"(python -m antispoof.bin.validate_data_dir --check_audio "
+                    f"{self.data.train_dir}) or lower the learning rate"
+                )
             for optimizer in self.optimizers:
                 optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -206,7 +264,12 @@ class Trainer:
             if improved:
                 self.best_eer, self.best_epoch = dev_eer, epoch
                 save_checkpoint(
-                    {"detector": self.detector.state_dict(), "epoch": epoch, "dev_eer": dev_eer},
+                    {
+                        "detector": self.detector.state_dict(),
+                        "epoch": epoch,
+                        "dev_eer": dev_eer,
+                        "training_settings": training_settings(self.config),
+                    },
                     self.checkpoint_dir / "best.pt",
                 )
             record = {
@@ -227,6 +290,8 @@ class Trainer:
                     "best_eer": self.best_eer,
                     "best_epoch": self.best_epoch,
                     "history": self.history,
+                    "inputs": self.inputs,
+                    "training_settings": training_settings(self.config),
                 },
                 self.checkpoint_dir / "last.pt",
             )
