@@ -15,6 +15,7 @@ from pathlib import Path
 
 from antispoof.corpora.common import ProtocolError, check_audio, write_data_dir
 from antispoof.data.kaldi_files import iter_lines
+from antispoof.labels import BONAFIDE_NAME, SPOOF_NAME
 
 SPLITS = {
     "train": ("ASVspoof2019.LA.cm.train.trn.txt", "ASVspoof2019_LA_train"),
@@ -23,6 +24,8 @@ SPLITS = {
 }
 ASV_SCORES = "ASVspoof2019_LA_asv_scores/ASVspoof2019.LA.asv.{split}.gi.trl.scores.txt"
 ATTACK_ID = re.compile(r"A\d\d")
+# The protocol's KEY column, word for word, to the label the data directories write.
+KEYS = {"bonafide": BONAFIDE_NAME, "spoof": SPOOF_NAME}
 
 
 @dataclass(frozen=True)
@@ -47,18 +50,20 @@ def parse_cm_protocol(path: Path) -> list[Trial]:
                 f"got {len(fields)}: {line.strip()!r}"
             )
         speaker, utt, _, system, key = fields
-        if key not in ("bonafide", "spoof"):
-            raise ProtocolError(f"{where}: key {key!r} is not bonafide or spoof")
-        if key == "bonafide" and system != "-":
+        if key not in KEYS:
+            raise ProtocolError(f"{where}: key {key!r} is not {' or '.join(KEYS)}")
+        label = KEYS[key]
+        if label == BONAFIDE_NAME and system != "-":
             raise ProtocolError(f"{where}: bona fide trial with system id {system!r}")
-        if key == "spoof" and not ATTACK_ID.fullmatch(system):
+        if label == SPOOF_NAME and not ATTACK_ID.fullmatch(system):
             raise ProtocolError(
                 f"{where}: spoof trial with system id {system!r} (expected A01..A19)"
             )
         if utt in seen:
             raise ProtocolError(f"{where}: utterance {utt} already listed on line {seen[utt]}")
         seen[utt] = line_number
-        trials.append(Trial(speaker, utt, "bonafide" if key == "bonafide" else system, key))
+        attack = BONAFIDE_NAME if label == BONAFIDE_NAME else system
+        trials.append(Trial(speaker, utt, attack, label))
     if not trials:
         raise ProtocolError(f"{path}: empty protocol")
     return trials

@@ -43,6 +43,7 @@ from antispoof.corpora.df_training_split import (
     draw_training_split,
 )
 from antispoof.data.kaldi_files import iter_lines
+from antispoof.labels import BONAFIDE_NAME, SPOOF_NAME
 
 # Where the official archives unpack, relative to --db_root.
 LA_AUDIO = "ASVspoof2021_LA_eval/flac"
@@ -55,7 +56,9 @@ DF_KEY = "keys/DF/CM/trial_metadata.txt"
 ASV_DIR = "asv2021"  # inside an LA data directory
 EVAL_SUBSET = "eval"
 SUBSETS = {"eval": "eval", "progress": "progress", "hidden": "hidden", "hidden_track": "hidden"}
-LABELS = {"bonafide": "bonafide", "spoof": "spoof"}  # one shared string per label
+# The key's LABEL column, word for word, to the label the data directories write (one shared
+# string per label).
+LABELS = {"bonafide": BONAFIDE_NAME, "spoof": SPOOF_NAME}
 BONAFIDE_ATTACKS = ("bonafide", "-")  # what the attack column may hold for bona fide trials
 LA_FIELDS = 8
 DF_FIELDS = (13, 8)  # full key, stage-1 key
@@ -129,9 +132,10 @@ def _checked(
 ) -> tuple[str, str, str]:
     """(attack, label, subset) as the data directories write them."""
     if label not in LABELS:
-        raise ProtocolError(f"{path}:{line_number}: label {label!r} is not bonafide or spoof")
-    if label == "bonafide":
-        attack = "bonafide"  # the column holds `bonafide` or `-`: the label decides
+        raise ProtocolError(f"{path}:{line_number}: label {label!r} is not {' or '.join(LABELS)}")
+    label = LABELS[label]
+    if label == BONAFIDE_NAME:
+        attack = BONAFIDE_NAME  # the column holds `bonafide` or `-`: the label decides
     elif attack in BONAFIDE_ATTACKS:
         raise ProtocolError(f"{path}:{line_number}: spoof trial without an attack id ({attack!r})")
     if subset not in SUBSETS:
@@ -139,7 +143,7 @@ def _checked(
             f"{path}:{line_number}: subset {subset!r} is not eval, progress or hidden"
         )
     # Interned: 600k trials share a few hundred distinct values of each of these columns.
-    return sys.intern(attack), LABELS[label], SUBSETS[subset]
+    return sys.intern(attack), label, SUBSETS[subset]
 
 
 def parse_la_key(path: Path) -> list[LaTrial]:

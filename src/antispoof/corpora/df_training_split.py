@@ -40,6 +40,8 @@ from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
+from antispoof.labels import BONAFIDE_NAME, NAMES, SPOOF_NAME
+
 DEFAULT_SEED = 42  # Kawa's `random_state` for the 100k/25k draw (the draw itself differs)
 POOL_PERCENT = 15  # of each class for the dev pool, and again for the reserved pool
 REPEAT_SUFFIX = "-rep"
@@ -90,7 +92,7 @@ def draw_training_split(
     rng = np.random.default_rng(seed)
     ordered = sorted(trials, key=attrgetter("utt"))  # str order is C order (code points)
     pools = {}
-    for label in ("bonafide", "spoof"):
+    for label in NAMES:
         members = [trial for trial in ordered if trial.label == label]
         if len(members) < 3:
             raise ValueError(
@@ -99,8 +101,8 @@ def draw_training_split(
             )
         shuffled = [members[i] for i in rng.permutation(len(members))]
         pools[label] = _cut_pools(shuffled)
-    train = _draw_set("train", sizes.train, pools["bonafide"][0], pools["spoof"][0])
-    dev = _draw_set("dev", sizes.dev, pools["bonafide"][1], pools["spoof"][1])
+    train = _draw_set("train", sizes.train, pools[BONAFIDE_NAME][0], pools[SPOOF_NAME][0])
+    dev = _draw_set("dev", sizes.dev, pools[BONAFIDE_NAME][1], pools[SPOOF_NAME][1])
     used = frozenset(trial.utt for _, trial in (*train, *dev))
     return TrainingSplit(train, dev, used)
 

@@ -25,11 +25,13 @@ from typing import NamedTuple
 
 from antispoof.corpora.common import ProtocolError, check_audio, write_data_dir
 from antispoof.data.kaldi_files import open_text
+from antispoof.labels import BONAFIDE_NAME, SPOOF_NAME
 
 AUDIO_DIR = "release_in_the_wild"  # relative to --db_root; meta.csv is inside
 META = "meta.csv"
 HEADER = ["file", "speaker", "label"]
-LABELS = {"bona-fide": "bonafide", "spoof": "spoof"}
+# meta.csv's label column, word for word, to the label the data directories write.
+LABELS = {"bona-fide": BONAFIDE_NAME, "spoof": SPOOF_NAME}
 DATA_DIR = "itw"
 UTT_PREFIX = "itw_"
 ID_DIGITS = 5  # clips 0..31778; a wider number would break the numeric C order

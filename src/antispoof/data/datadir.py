@@ -40,11 +40,10 @@ from antispoof.data.kaldi_files import (
     read_text_bytes,
     write_table,
 )
+from antispoof.labels import BONAFIDE_NAME, NAMES, SPOOF_NAME
 
 REQUIRED_FILES = ("wav.scp", "utt2spk", "spk2utt", "utt2label", "utt2attack")
-LABELS = ("bonafide", "spoof")
 SUBSETS = ("eval", "progress", "hidden")
-BONAFIDE = "bonafide"
 MAX_PROBLEMS = 50  # problems listed in one DataDirError; the rest are counted
 MAX_KEY_EXAMPLES = 5  # utterances named per file for a key-set mismatch
 # Audio files read at once by check_audio: libsndfile decodes without the GIL, and reads from
@@ -237,8 +236,8 @@ def _check_values(name: str, table: _Table, check_audio_exists: bool, problems: 
         where = f"{table.path}:{line_number}"
         if not value:
             continue  # already reported by _read_checked
-        if name == "utt2label" and value not in LABELS:
-            problems.add(f"{where}: label {value!r} of {key!r} is not one of {', '.join(LABELS)}")
+        if name == "utt2label" and value not in NAMES:
+            problems.add(f"{where}: label {value!r} of {key!r} is not one of {', '.join(NAMES)}")
         elif name == "utt2subset" and value not in SUBSETS:
             problems.add(f"{where}: subset {value!r} of {key!r} is not one of {', '.join(SUBSETS)}")
         elif name == "utt2dur" and not _is_positive_float(value):
@@ -317,14 +316,14 @@ def _check_keys(reference: _Table, other: _Table, problems: _Problems) -> None:
 def _check_attack_label(labels: _Table, attacks: _Table, problems: _Problems) -> None:
     """`utt2attack` is `bonafide` exactly for the bona fide utterances of `utt2label`."""
     for key, (line_number, attack) in attacks.entries.items():
-        if key not in labels.entries or labels.value(key) not in LABELS:
+        if key not in labels.entries or labels.value(key) not in NAMES:
             continue  # reported as a key-set or label problem
         label = labels.value(key)
-        if (attack == BONAFIDE) != (label == BONAFIDE):
+        if (attack == BONAFIDE_NAME) != (label == BONAFIDE_NAME):
             problems.add(
                 f"{attacks.path}:{line_number}: attack {attack!r} of {key!r} does not match "
                 f"its label {label!r} ({labels.where(key)}); "
-                "it is 'bonafide' exactly for bona fide trials"
+                f"it is {BONAFIDE_NAME!r} exactly for bona fide trials"
             )
 
 
@@ -414,8 +413,8 @@ def _summary(
         data_dir=data_dir,
         num_utts=len(tables["wav.scp"].entries),
         num_speakers=len({value for _, value in tables["utt2spk"].entries.values()}),
-        num_bonafide=labels[BONAFIDE],
-        num_spoof=labels["spoof"],
+        num_bonafide=labels[BONAFIDE_NAME],
+        num_spoof=labels[SPOOF_NAME],
         files=tuple(sorted([*tables, "spk2utt"])),
         total_dur=(
             sum(float(value) for _, value in durations.entries.values()) if durations else None

@@ -14,7 +14,6 @@ from types import MappingProxyType
 
 BOTH = "both"
 SPOOF_ONLY = "spoof_only"
-BONAFIDE = "bonafide"
 POOLED = "Pooled"  # the official tag of a pooled row or column
 
 SUBSETS = ("eval", "progress", "hidden")

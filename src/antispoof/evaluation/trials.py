@@ -15,10 +15,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from antispoof.data.kaldi_files import TableError, read_table
-from antispoof.evaluation.factors import ATTACK, BONAFIDE, FACTORS, SPOOF_ONLY, SUBSET
+from antispoof.evaluation.factors import ATTACK, FACTORS, SPOOF_ONLY, SUBSET
+from antispoof.labels import BONAFIDE_NAME, SPOOF_NAME
 from antispoof.metrics.columns import Categorical, read_columns
 
-SPOOF = "spoof"
 N_EXAMPLES = 5  # utterance ids quoted in an error message
 
 
@@ -43,13 +43,13 @@ def read_trials(data_dir: str | os.PathLike[str]) -> Trials:
     utts, label_values = _read_pairs(label_path)
     _check_unique(label_path, utts)
     labels = Categorical.from_strings(label_values)
-    is_bonafide = labels.mask(BONAFIDE)
-    bad_label = np.flatnonzero(~is_bonafide & ~labels.mask(SPOOF))
+    is_bonafide = labels.mask(BONAFIDE_NAME)
+    bad_label = np.flatnonzero(~is_bonafide & ~labels.mask(SPOOF_NAME))
     if bad_label.size:
         index = bad_label[0]
         raise TableError(
-            f"{label_path}: label {label_values[index]!r} of {utts[index]!r} is not bonafide "
-            "or spoof"
+            f"{label_path}: label {label_values[index]!r} of {utts[index]!r} is not "
+            f"{BONAFIDE_NAME} or {SPOOF_NAME}"
         )
     factors = {}
     for factor in FACTORS:
@@ -58,7 +58,7 @@ def read_trials(data_dir: str | os.PathLike[str]) -> Trials:
             continue
         column = _column(path, utts, label_path)
         if factor.kind == SPOOF_ONLY:
-            bad = np.flatnonzero(is_bonafide != column.mask(BONAFIDE))
+            bad = np.flatnonzero(is_bonafide != column.mask(BONAFIDE_NAME))
             if bad.size:
                 index = bad[0]
                 raise TableError(

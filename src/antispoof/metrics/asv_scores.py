@@ -16,7 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from antispoof.data.kaldi_files import TableError, iter_table
+from antispoof.labels import BONAFIDE_NAME
 
+# The ASV trial kinds: the file's own vocabulary, not the CM labels.
 ASV_KEYS = ("target", "nontarget", "spoof")
 
 
@@ -41,7 +43,7 @@ def read_asv_scores(path: str | os.PathLike[str]) -> AsvScores:
         if asv_key not in pooled:
             raise TableError(f"{where}: ASV key {asv_key!r} is not one of {', '.join(ASV_KEYS)}")
         # Target and non-target trials are bona fide speech; spoof trials are attacks.
-        if (asv_key == "spoof") == (cm_key == "bonafide"):
+        if (asv_key == "spoof") == (cm_key == BONAFIDE_NAME):
             raise TableError(f"{where}: CM key {cm_key!r} contradicts ASV key {asv_key!r}")
         try:
             score = float(score_text)
