@@ -1,9 +1,7 @@
-"""Data augmentation registry (`augment:` in a config maps names to settings)."""
+"""Batch augmentations: feature-level, on the device, in training only (the contract is in
+antispoof.augment.base). Importing this package registers every one in `AUGMENTATIONS`."""
 
-from __future__ import annotations
+from antispoof.augment.base import AUGMENTATIONS, BatchAugmentation
+from antispoof.augment.specmix import RandomSpecMix
 
-from torch import nn
-
-from antispoof.registry import Registry
-
-AUGMENTATIONS: Registry[nn.Module] = Registry("augmentation")
+__all__ = ["AUGMENTATIONS", "BatchAugmentation", "RandomSpecMix"]
