@@ -1,7 +1,17 @@
 """Training objectives. Each loss owns its output layer and turns embeddings into scores."""
 
-from antispoof.losses.base import BONAFIDE, LOSSES, SPOOF, Objective
+from antispoof.losses.base import LOSSES, Objective, resolved_loss_conf
 from antispoof.losses.ocsoftmax import OCSoftmax
+from antispoof.losses.single_center import SingleCenter
 from antispoof.losses.softmax import Softmax
+from antispoof.losses.sum import Sum
 
-__all__ = ["BONAFIDE", "LOSSES", "SPOOF", "OCSoftmax", "Objective", "Softmax"]
+__all__ = [
+    "LOSSES",
+    "OCSoftmax",
+    "Objective",
+    "SingleCenter",
+    "Softmax",
+    "Sum",
+    "resolved_loss_conf",
+]

@@ -1,10 +1,11 @@
 """One-class softmax (Zhang, Jiang, Duan, IEEE SPL 2021).
 
 Bona fide embeddings are pulled within cosine m0 of a learnable centre, spoof embeddings pushed
-below m1: `mean(softplus(alpha * (m0 - cos)))` over bona fide and `alpha * (cos - m1)` over
-spoof, averaged over the batch. The score is the cosine to the centre (higher = bona fide);
-the published code returned its negation until 2021-10-31, which is why its released score file
-has bona fide scores near -1.
+below m1: each example costs `softplus(alpha * (m0 - cos))` as bona fide and
+`softplus(alpha * (cos - m1))` as spoof. With soft targets an example pays both, weighted by its
+class probabilities; the loss is the batch mean, which for one-hot targets is the published loss.
+The score is the cosine to the centre (higher = bona fide); the published code returned its
+negation until 2021-10-31, which is why its released score file has bona fide scores near -1.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from antispoof.losses.base import BONAFIDE, LOSSES, Objective
+from antispoof.labels import BONAFIDE, SPOOF
+from antispoof.losses.base import LOSSES, Objective, check_target
 
 
 @LOSSES.register("ocsoftmax")
@@ -40,10 +42,13 @@ class OCSoftmax(Objective):
     def score(self, embeddings: torch.Tensor) -> torch.Tensor:
         return F.normalize(embeddings, dim=1) @ F.normalize(self.centre, dim=1).squeeze(0)
 
-    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, embeddings: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        check_target(embeddings, target)
         cosine = self.score(embeddings)
-        is_bonafide = labels == BONAFIDE
-        margin_violation = torch.where(
-            is_bonafide, self.margin_bonafide - cosine, cosine - self.margin_spoof
-        )
-        return F.softplus(self.alpha * margin_violation).mean()
+        as_bonafide = F.softplus(self.alpha * (self.margin_bonafide - cosine))
+        as_spoof = F.softplus(self.alpha * (cosine - self.margin_spoof))
+        target = target.to(cosine.dtype)
+        per_example = target[:, BONAFIDE] * as_bonafide + target[:, SPOOF] * as_spoof
+        return per_example.mean(), {}
