@@ -22,7 +22,9 @@ original_args=("$@")
 stage=0                 # first stage to run (0-5)
 stop_stage=5            # last stage to run (0-5)
 nj=2                    # parallel jobs for feature extraction and scoring
-ngpu=auto               # GPUs for training and scoring: 0, 1, or auto (a GPU if present)
+ngpu=auto               # GPUs: 0, N (training on N GPUs with torchrun; jobs of stages 2
+                        # and 4 take one each), or auto (a GPU if present)
+num_nodes=1             # nodes for training: > 1 runs torchrun on each (cmd_backend=slurm)
 config=""               # experiment config(s), space separated, relative to the recipe
 override=""             # config overrides, space separated, e.g. "train.epochs=2 loss=softmax"
 train_set=train         # data/<train_set> trains the model
@@ -96,6 +98,8 @@ if [ -n "${db_root}" ]; then
   corpus_roots[0]="${corpus_roots[0]%%=*}=${db_root}"
 fi
 [ "${ngpu}" = auto ] && ngpu_arg=() || ngpu_arg=(--ngpu "${ngpu}")
+# Feature and scoring jobs run on one device each.
+[ "${ngpu}" = auto ] && job_ngpu_arg=() || job_ngpu_arg=(--ngpu "$(( ngpu > 0 ? 1 : 0 ))")
 prepare_args=()
 [ "${force}" = true ] && prepare_args+=(--force)
 # --force with stage 3 in the range trains anew: the old experiment is moved aside first.
@@ -163,7 +167,7 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
 fi
 
 # Experiments: one per config (the tag derives from the config name and the overrides), or the
-# reused --exp_dir. Each line: <exp dir> <frontend tag> <frontend trainable>.
+# reused --exp_dir. Each line: <exp dir> [<branch>=<branch tag> ...] for its cacheable branches.
 experiments=()
 if [ -n "${exp_dir}" ]; then
   experiments+=("$(python -m antispoof.bin.prepare_exp --exp_dir "${exp_dir}")")
@@ -176,38 +180,44 @@ fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
   for experiment in "${experiments[@]}"; do
-    read -r dir frontend_tag trainable <<<"${experiment}"
-    if [ "${trainable}" = true ]; then
-      log "stage 2: ${dir}: trainable frontend, computed inside the model"
-      continue
-    fi
-    for set in ${train_set} ${dev_set} ${test_sets}; do
-      if pending "stage 2" "dump/${frontend_tag}/${set}/.done" feats --data_dir "data/${set}" \
-        --config "${dir}/config.yaml"; then
-        log "stage 2: ${frontend_tag} features of data/${set}"
-        "${ANTISPOOF_ROOT}/steps/make_feats.sh" --nj "${nj}" --cmd "${feats_cmd}" \
-          "${dir}/config.yaml" "data/${set}" "dump/${frontend_tag}/${set}"
-      fi
+    read -r dir branches <<<"${experiment}"
+    [ -z "${branches}" ] && log "stage 2: ${dir}: no cacheable input branch, all run in the model"
+    for pair in ${branches}; do
+      for set in ${train_set} ${dev_set} ${test_sets}; do
+        if pending "stage 2" "dump/${pair#*=}/${set}/.done" feats --data_dir "data/${set}" \
+          --config "${dir}/config.yaml" --branch "${pair%%=*}"; then
+          log "stage 2: ${pair#*=} (branch ${pair%%=*}) of data/${set}"
+          "${ANTISPOOF_ROOT}/steps/make_feats.sh" --nj "${nj}" --cmd "${feats_cmd}" \
+            "${job_ngpu_arg[@]}" --branch "${pair%%=*}" "${dir}/config.yaml" "data/${set}" \
+            "dump/${pair#*=}/${set}"
+        fi
+      done
     done
   done
 fi
 
-# The feature cache of a set when stage 2 made it from the current inputs. Otherwise the
-# frontend runs on the fly (the same features); a stale cache is named in the log, never used.
-# Call it in an assignment, so that a failed check stops the run.
-#   feats_of <frontend tag> <set> <exp dir>
-feats_of() {
-  check_marker "dump/$1/$2/.done" feats --data_dir "data/$2" --config "$3/config.yaml"
-  case ${marker_status} in
-    0) echo "dump/$1/$2/feats.scp" ;;
-    4) log "not using the feature cache: ${verdict}; features are computed on the fly" \
-      "(stage 2 refreshes the cache)" ;;
-  esac
+# The feature caches of a set that stage 2 made from the current inputs, as `<branch>=<scp>`
+# words. Other branches run in the model on the device (the same features); a stale cache is
+# named in the log, never used. Call it in an assignment, so that a failed check stops the run.
+#   caches_of <exp dir> <set> <branch>=<branch tag>...
+caches_of() {
+  local dir=$1 set=$2 pair caches=()
+  shift 2
+  for pair in "$@"; do
+    check_marker "dump/${pair#*=}/${set}/.done" feats --data_dir "data/${set}" \
+      --config "${dir}/config.yaml" --branch "${pair%%=*}"
+    case ${marker_status} in
+      0) caches+=("${pair%%=*}=dump/${pair#*=}/${set}/feats.scp") ;;
+      4) log "not using the feature cache: ${verdict}; the branch runs in the model" \
+        "(stage 2 refreshes the cache)" ;;
+    esac
+  done
+  echo "${caches[*]}"
 }
 
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ] && [ -z "${exp_dir}" ]; then
   for experiment in "${experiments[@]}"; do
-    read -r dir frontend_tag _ <<<"${experiment}"
+    read -r dir branches <<<"${experiment}"
     # A trained model of other inputs is refused rather than retrained: training may have
     # taken days, and --force true says so explicitly.
     check_marker "${dir}/.done.train" train --train_dir "data/${train_set}" \
@@ -220,10 +230,12 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ] && [ -z "${exp_dir}" ]; the
       exit 1
     else
       log "stage 3: training ${dir}"
-      train_feats=$(feats_of "${frontend_tag}" "${train_set}" "${dir}")
-      dev_feats=$(feats_of "${frontend_tag}" "${dev_set}" "${dir}")
+      # shellcheck disable=SC2086  # ${branches}: one word per branch
+      train_caches=$(caches_of "${dir}" "${train_set}" ${branches})
+      # shellcheck disable=SC2086
+      dev_caches=$(caches_of "${dir}" "${dev_set}" ${branches})
       "${ANTISPOOF_ROOT}/steps/train.sh" --cmd "${train_cmd}" "${ngpu_arg[@]}" \
-        --train_feats "${train_feats}" --dev_feats "${dev_feats}" \
+        --num_nodes "${num_nodes}" --train_caches "${train_caches}" --dev_caches "${dev_caches}" \
         "${dir}" "data/${train_set}" "data/${dev_set}"
     fi
   done
@@ -231,14 +243,15 @@ fi
 
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
   for experiment in "${experiments[@]}"; do
-    read -r dir frontend_tag _ <<<"${experiment}"
+    read -r dir branches <<<"${experiment}"
     for set in ${test_sets}; do
       if pending "stage 4" "${dir}/${set}/.done.score" score --data_dir "data/${set}" \
         --config "${dir}/config.yaml" --checkpoint "${dir}/checkpoints/best.pt"; then
         log "stage 4: scoring data/${set} with ${dir}"
-        feats=$(feats_of "${frontend_tag}" "${set}" "${dir}")
-        "${ANTISPOOF_ROOT}/steps/score.sh" --nj "${nj}" --cmd "${decode_cmd}" "${ngpu_arg[@]}" \
-          --feats "${feats}" "${dir}" "data/${set}" "${dir}/${set}"
+        # shellcheck disable=SC2086
+        set_caches=$(caches_of "${dir}" "${set}" ${branches})
+        "${ANTISPOOF_ROOT}/steps/score.sh" --nj "${nj}" --cmd "${decode_cmd}" "${job_ngpu_arg[@]}" \
+          --caches "${set_caches}" "${dir}" "data/${set}" "${dir}/${set}"
       fi
     done
   done
@@ -247,7 +260,7 @@ fi
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
   dirs=()
   for experiment in "${experiments[@]}"; do
-    read -r dir _ _ <<<"${experiment}"
+    read -r dir _ <<<"${experiment}"
     dirs+=("${dir}")
     for set in ${test_sets}; do
       # Only scores that stage 4 finished, from the current model and data, are evaluated.

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Run an experiment's frozen frontend over a data directory into a kaldiio ark/scp store.
+# Run a frozen input branch of an experiment over a data directory into a kaldiio ark/scp store.
 #
-# Usage: steps/make_feats.sh [--nj 2] [--cmd utils/run_local.sh] <exp_config> <data_dir> <out_dir>
-#   e.g. steps/make_feats.sh --nj 4 exp/lfcc_resnet18_ocsoftmax/config.yaml data/train dump/lfcc_1a2b3c4d/train
+# Usage: steps/make_feats.sh [--nj 2] [--cmd utils/run_local.sh] [--ngpu N] --branch <name> \
+#          <exp_config> <data_dir> <out_dir>
+#   e.g. steps/make_feats.sh --nj 4 --branch lfcc exp/lfcc_resnet18_ocsoftmax/config.yaml data/train dump/lfcc_1a2b3c4d/train
 # Writes <out_dir>/feats.scp (sorted), the per-job arks, utt2num_frames, frontend.yaml, and .done
-# (the checksums of the data directory's wav.scp and the frontend settings it was made from).
+# (the checksums of the data directory's wav.scp and the branch settings it was made from).
 set -euo pipefail
 
 nj=2                                                   # parallel jobs
 cmd="${ANTISPOOF_ROOT:-.}/utils/run_local.sh"          # job launcher (conf/cmd.sh: feats_cmd)
-help_message="$(sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//')"
+ngpu=""                                                # 0, 1; empty: a GPU if present
+branch=""                                              # the input branch to cache
+help_message="$(sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//')"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=utils/parse_options.sh
@@ -17,7 +20,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=utils/log.sh
 . "${root}/utils/log.sh"
 
-if [ $# -ne 3 ]; then
+if [ $# -ne 3 ] || [ -z "${branch}" ]; then
   echo "${help_message}" >&2
   exit 1
 fi
@@ -29,14 +32,17 @@ mkdir -p "${out_dir}/log"
 # The marker records the inputs as the work starts and is put in place when it ends.
 rm -f "${out_dir}/.done"
 python -m antispoof.bin.stage_marker write "${out_dir}/.done.tmp" feats --data_dir "${data_dir}" \
-  --config "${config}"
+  --config "${config}" --branch "${branch}"
 "${root}/utils/split_data.sh" "${data_dir}" "${nj}"
 log "extracting features of ${data_dir} in ${nj} jobs (logs: ${out_dir}/log)"
 # ${cmd} is a command line with its own options, split into words on purpose (Kaldi style).
 # shellcheck disable=SC2086
-${cmd} --num-threads 1 JOB=1:"${nj}" "${out_dir}/log/make_feats.JOB.log" \
-  python -m antispoof.bin.make_feats --config "${config}" \
-  --data_dir "${data_dir}/split${nj}/JOB" --out "${out_dir}/feats.JOB"
+extra=()
+gpu_opt=()
+[ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}") && gpu_opt=(--gpu "${ngpu}")
+${cmd} --num-threads 1 "${gpu_opt[@]}" JOB=1:"${nj}" "${out_dir}/log/make_feats.JOB.log" \
+  python -m antispoof.bin.make_feats --config "${config}" --branch "${branch}" \
+  --data_dir "${data_dir}/split${nj}/JOB" --out "${out_dir}/feats.JOB" "${extra[@]}"
 
 for job in $(seq "${nj}"); do cat "${out_dir}/feats.${job}.scp"; done | LC_ALL=C sort > "${out_dir}/feats.scp"
 for job in $(seq "${nj}"); do cat "${out_dir}/feats.${job}.utt2num_frames"; done \

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Score a data directory with a trained experiment in parallel jobs: <out_dir>/scores.txt.
 #
-# Usage: steps/score.sh [--nj 2] [--cmd utils/run_local.sh] [--ngpu N] [--feats scp] [--checkpoint best] \
-#          <exp_dir> <data_dir> <out_dir>
+# Usage: steps/score.sh [--nj 2] [--cmd utils/run_local.sh] [--ngpu N] [--caches "<branch>=<scp> ..."] \
+#          [--checkpoint best] <exp_dir> <data_dir> <out_dir>
 #   e.g. steps/score.sh --nj 4 exp/lfcc_resnet18_ocsoftmax data/eval exp/lfcc_resnet18_ocsoftmax/eval
 # scores.txt holds `<utt> <score>` for every utterance of wav.scp, higher = more bona fide; .done.score
 # records the checksums of wav.scp, the config and the checkpoint it was made from.
@@ -11,7 +11,7 @@ set -euo pipefail
 nj=2                                           # parallel jobs
 cmd="${ANTISPOOF_ROOT:-.}/utils/run_local.sh"  # job launcher (conf/cmd.sh: decode_cmd)
 ngpu=""                                        # 0, 1; empty: a GPU if present
-feats=""                                       # feature cache covering the data directory
+caches=""                                      # <branch>=<feats.scp> caches of the data directory
 checkpoint=best                                # best, last, or a checkpoint path
 num_threads=1                                  # torch threads per job
 help_message="$(sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//')"
@@ -36,7 +36,7 @@ case "${checkpoint}" in
 esac
 extra=(--checkpoint "${checkpoint_file}")
 [ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}")
-[ -n "${feats}" ] && extra+=(--feats "${feats}")
+for cache in ${caches}; do extra+=(--cache "${cache}"); done
 
 mkdir -p "${out_dir}/log"
 # Nothing of an earlier scoring stays where the new one belongs: an interrupted run leaves no

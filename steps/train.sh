@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
 # Train an experiment (its saved config.yaml) through the job launcher; resumes when re-run.
 #
-# Usage: steps/train.sh [--cmd utils/run_local.sh] [--ngpu N] [--train_feats scp] [--dev_feats scp] \
-#          <exp_dir> <train_data_dir> <dev_data_dir>
-#   e.g. steps/train.sh --train_feats dump/lfcc_1a2b3c4d/train/feats.scp exp/lfcc_resnet18_ocsoftmax data/train data/dev
+# Usage: steps/train.sh [--cmd utils/run_local.sh] [--ngpu N] [--nproc N] [--num_nodes M] \
+#          [--master_addr host] [--master_port port] [--train_caches "<branch>=<scp> ..."] \
+#          [--dev_caches "<branch>=<scp> ..."] <exp_dir> <train_data_dir> <dev_data_dir>
+#   e.g. steps/train.sh --train_caches lfcc=dump/lfcc_1a2b3c4d/train/feats.scp exp/lfcc_resnet18_ocsoftmax data/train data/dev
+#        steps/train.sh --ngpu 4 ...                    # the 4 GPUs of this machine
+#        steps/train.sh --ngpu 0 --nproc 2 ...          # 2 CPU processes (a laptop, a test)
+#        steps/train.sh --cmd utils/run_slurm.sh --ngpu 4 --num_nodes 2 ...  # 8 GPUs on 2 nodes
+# One process trains, unless there are several: --ngpu N > 1 (one per GPU), --nproc N > 1 (CPU)
+# or --num_nodes M > 1; then the launcher runs torchrun, which starts each node's processes for
+# data-parallel training (antispoof.training.trainer). The processes of M nodes meet at
+# MASTER_ADDR:--master_port: --master_addr sets MASTER_ADDR, or else the launcher does
+# (utils/run_slurm.sh --num-nodes: the first node of the job). The nodes share exp_dir.
 # Writes <exp_dir>/checkpoints/{last,best}.pt, train.log, tensorboard/, and .done.train (the
 # checksums of the training and dev tables and the training settings it was made from).
 set -euo pipefail
 
 cmd="${ANTISPOOF_ROOT:-.}/utils/run_local.sh"  # job launcher (conf/cmd.sh: train_cmd)
-ngpu=""                                        # 0, 1; empty: a GPU if present
-train_feats=""                                 # feature cache of the training set (optional)
-dev_feats=""                                   # feature cache of the dev set (optional)
-num_threads=$(nproc)                           # torch threads of the training process
-help_message="$(sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//')"
+ngpu=""                                        # GPUs per node: 0, 1, N; empty: a GPU if present
+nproc=1                                        # CPU processes per node, with --ngpu 0
+num_nodes=1                                    # nodes; > 1 needs a rendezvous host (above)
+master_addr=""                                 # rendezvous host; empty: the launcher's
+master_port=29500                              # rendezvous port on that host
+train_caches=""                                # <branch>=<feats.scp> caches of the training set
+dev_caches=""                                  # <branch>=<feats.scp> caches of the dev set
+num_threads=$(nproc)                           # torch threads of a node, shared by its processes
+help_message="$(sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//')"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=utils/parse_options.sh
@@ -29,12 +42,48 @@ exp_dir=$1
 train_dir=$2
 dev_dir=$3
 
+for option in nproc num_nodes; do
+  if [[ ! ${!option} =~ ^[1-9][0-9]*$ ]]; then
+    log "error: --${option} must be a positive number, got '${!option}'"
+    exit 1
+  fi
+done
+if [[ -n ${ngpu} && ! ${ngpu} =~ ^[0-9]+$ ]]; then
+  log "error: --ngpu must be a number of GPUs, got '${ngpu}'"
+  exit 1
+fi
+if [ "${nproc}" -gt 1 ] && [ "${ngpu}" != 0 ]; then
+  log "error: --nproc ${nproc} starts CPU processes: give --ngpu 0 too (on GPUs, --ngpu N" \
+    "starts one process per GPU)"
+  exit 1
+fi
+
 extra=()
 [ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}")
-[ -n "${train_feats}" ] && extra+=(--train_feats "${train_feats}")
-[ -n "${dev_feats}" ] && extra+=(--dev_feats "${dev_feats}")
-gpu_opt=()
-[ -n "${ngpu}" ] && gpu_opt=(--gpu "${ngpu}")
+for cache in ${train_caches}; do extra+=(--train_cache "${cache}"); done
+for cache in ${dev_caches}; do extra+=(--dev_cache "${cache}"); done
+launcher_opts=()
+[ -n "${ngpu}" ] && launcher_opts+=(--gpu "${ngpu}")
+
+processes=${nproc}
+[[ -n ${ngpu} && ${ngpu} -gt 1 ]] && processes=${ngpu}
+python=(python)
+if [ "${processes}" -gt 1 ] || [ "${num_nodes}" -gt 1 ]; then
+  python=(python -m torch.distributed.run --nproc_per_node "${processes}")
+  if [ "${num_nodes}" -eq 1 ]; then
+    python+=(--standalone)
+  else
+    if [ -n "${master_addr}" ]; then
+      export MASTER_ADDR=${master_addr}
+    else
+      unset MASTER_ADDR # the launcher names the host
+    fi
+    launcher_opts+=(--num-nodes "${num_nodes}")
+    # shellcheck disable=SC2016  # expanded by the job's shell, on each node
+    python+=(--nnodes "${num_nodes}" --rdzv_backend c10d
+      --rdzv_endpoint '${MASTER_ADDR}':"${master_port}")
+  fi
+fi
 
 mkdir -p "${exp_dir}/log"
 # The marker records the inputs as the work starts and is put in place when it ends.
@@ -43,7 +92,12 @@ python -m antispoof.bin.stage_marker write "${exp_dir}/.done.train.tmp" train \
   --train_dir "${train_dir}" --dev_dir "${dev_dir}" --config "${exp_dir}/config.yaml"
 log "training ${exp_dir} (log: ${exp_dir}/log/train.log; progress: ${exp_dir}/train.log)"
 # shellcheck disable=SC2086  # ${cmd} is a command line with its own options (Kaldi style)
-${cmd} --num-threads "${num_threads}" "${gpu_opt[@]}" "${exp_dir}/log/train.log" \
-  python -m antispoof.bin.train --exp_dir "${exp_dir}" --train_dir "${train_dir}" \
-  --dev_dir "${dev_dir}" "${extra[@]}"
+if ! ${cmd} --num-threads "${num_threads}" "${launcher_opts[@]}" "${exp_dir}/log/train.log" \
+  "${python[@]}" -m antispoof.bin.train --exp_dir "${exp_dir}" --train_dir "${train_dir}" \
+  --dev_dir "${dev_dir}" "${extra[@]}"; then
+  # Name the reason here: under torchrun it is buried in the report of the failed processes.
+  reason=$(grep -m 1 '^train: error: ' "${exp_dir}/log/train.log" || true)
+  log "error: training failed${reason:+: ${reason#train: error: }}"
+  exit 1
+fi
 mv "${exp_dir}/.done.train.tmp" "${exp_dir}/.done.train"

@@ -14,8 +14,7 @@ import yaml
 
 from antispoof.data.audio import AudioError, read_audio, scan_audio, unsupported_wav_scp_value
 from antispoof.data.datadir import LineOrigin, line_origin, split_data_dir
-from antispoof.data.dataset import FeatureSource
-from antispoof.frontends import FRONTENDS
+from antispoof.data.dataset import AudioTable
 from toy_data import make_toy_data_dir
 
 FRONTEND = {"frontend": "lfcc", "frontend_conf": {"sample_rate": 16000}}
@@ -142,15 +141,24 @@ def test_bad_audio_in_a_part_names_the_original_wav_scp_line(toy_dir, tmp_path):
     part = split_data_dir(toy_dir, 3)[1]
     expected = r"^data/train/wav.scp:5: .*nan.wav holds 1 non-finite sample"
 
-    frontend = FRONTENDS.build(FRONTEND["frontend"], FRONTEND["frontend_conf"])
     with pytest.raises(AudioError, match=expected):
-        FeatureSource(part, frontend, None)(utt)
+        AudioTable(part, 16000).read(utt)
 
-    config = tmp_path / "frontend.yaml"
-    config.write_text(yaml.safe_dump(FRONTEND))
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"inputs": {"lfcc": FRONTEND}}))
     command = [sys.executable, "-m", "antispoof.bin.make_feats", "--config", str(config)]
     result = subprocess.run(
-        [*command, "--data_dir", str(part), "--out", "dump/feats.2"],
+        [
+            *command,
+            "--branch",
+            "lfcc",
+            "--ngpu",
+            "0",
+            "--data_dir",
+            str(part),
+            "--out",
+            "dump/feats.2",
+        ],
         capture_output=True,
         text=True,
         check=False,

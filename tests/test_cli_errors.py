@@ -3,6 +3,7 @@ a bug keeps its traceback."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +19,14 @@ from antispoof.training.checkpoint import save_checkpoint
 MINI_CONFIG = REPO_ROOT / "egs/mini/conf/lfcc_resnet18_softmax.yaml"
 
 
-def run_cli(prog: str, *args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
+def run_cli(
+    prog: str, *args: str | Path, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", f"antispoof.bin.{prog}", *map(str, args)]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
+    )
 
 
 def error_line(result: subprocess.CompletedProcess, prog: str) -> str:
@@ -151,7 +157,8 @@ def test_collect_results_refuses_a_metrics_file_it_cannot_read(tmp_path, text, m
     assert f"{metrics}: " in line and message in line
 
 
-def test_a_device_that_is_not_there_is_one_line(tmp_path):
+@pytest.mark.parametrize(("ngpu", "wanted"), [("1", "a GPU"), ("2", "GPUs")])
+def test_a_device_that_is_not_there_is_one_line(tmp_path, ngpu, wanted):
     exp_dir = tmp_path / "exp"
     save_config(resolve_file(MINI_CONFIG), exp_dir / "config.yaml")
     data = tmp_path / "data"
@@ -164,8 +171,9 @@ def test_a_device_that_is_not_there_is_one_line(tmp_path):
         "--dev_dir",
         data,
         "--ngpu",
-        "2",
+        ngpu,
         cwd=tmp_path,
+        env={"CUDA_VISIBLE_DEVICES": ""},  # no GPU, whatever this machine has
     )
     line = error_line(result, "train")
-    assert "--ngpu 2" in line
+    assert f"--ngpu {ngpu} asked for {wanted}, but torch sees none; use --ngpu 0" in line

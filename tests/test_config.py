@@ -11,8 +11,8 @@ import yaml
 from antispoof.config import (
     REPO_ROOT,
     apply_overrides,
+    branch_tag,
     experiment_tag,
-    frontend_tag,
     load_config,
     merge,
     resolve,
@@ -94,11 +94,22 @@ def test_overrides_and_derived_tags():
     assert experiment_tag("conf/x.yaml", ["train.epochs=2"]) == "x__train.epochs=2"
 
 
-def test_frontend_tag_changes_with_any_frontend_setting():
+def test_branch_tag_changes_with_any_frontend_setting():
     config = resolve_file(EXPERIMENT_CONFIGS[0])
-    other = resolve(apply_overrides(config, ["frontend_conf.n_ceps=19"]))
-    assert frontend_tag(config).startswith("lfcc_")
-    assert frontend_tag(config) != frontend_tag(other)
+    other = resolve(apply_overrides(config, ["inputs.lfcc.frontend_conf.n_ceps=19"]))
+    assert branch_tag(config["inputs"]["lfcc"]).startswith("lfcc_")
+    assert branch_tag(config["inputs"]["lfcc"]) != branch_tag(other["inputs"]["lfcc"])
+
+
+def test_the_short_form_resolves_to_one_named_branch(tmp_path):
+    short = resolve_file(MINI_SOFTMAX)
+    assert list(short["inputs"]) == ["lfcc"] and "frontend" not in short
+    both = write(
+        tmp_path / "both.yaml",
+        {"extends": str(MINI_SOFTMAX), "inputs": {"x": {"frontend": "lfcc"}}},
+    )
+    with pytest.raises(ConfigError, match="either frontend/frontend_conf or inputs"):
+        resolve_file(both)
 
 
 BASE_CONFIGS = sorted(REPO_ROOT.glob("conf/*/*.yaml"))
@@ -125,7 +136,9 @@ MINI_OCSOFTMAX = REPO_ROOT / "egs/mini/conf/lfcc_resnet18_ocsoftmax.yaml"
         (MINI_SOFTMAX, "train.epochs=true", "train.epochs must be an int, not True (a boolean)"),
         (MINI_SOFTMAX, "optim_conf.lr=fast", "optim_conf.lr must be a float, not 'fast'"),
         (MINI_SOFTMAX, "train.grad_clip=x", "train.grad_clip must be a float or null, not 'x'"),
-        (MINI_SOFTMAX, "inference.segment_hop=2.0", "inference.segment_hop must be an int or"),
+        (MINI_SOFTMAX, "inference.segment_hop_seconds=x", "inference.segment_hop_seconds must"),
+        (MINI_SOFTMAX, "train.crop_seconds=long", "train.crop_seconds must be a float"),
+        (MINI_SOFTMAX, "train.freeze.lfcc=1.5", "train.freeze must be a mapping"),
         (MINI_SOFTMAX, "train.precision=16", "train.precision must be a string, not 16"),
         (MINI_SOFTMAX, "model_conf.channels=[8,16.5,32,64]", "model_conf.channels must be a list"),
         (MINI_SOFTMAX, "model_conf.channels=64", "model_conf.channels must be a list of int"),
@@ -137,7 +150,8 @@ MINI_OCSOFTMAX = REPO_ROOT / "egs/mini/conf/lfcc_resnet18_ocsoftmax.yaml"
         # 1e3 is read as a string by YAML 1.1, and only float settings take it as a number.
         (MINI_SOFTMAX, "scheduler_conf.step_size=1e3", "scheduler_conf.step_size must be an int"),
         (MINI_OCSOFTMAX, "loss_conf.alpha=strong", "loss_conf.alpha must be a float"),
-        (MINI_OCSOFTMAX, "train.loss_optim_conf.lr=fast", "train.loss_optim_conf.lr must be a"),
+        (MINI_OCSOFTMAX, "optim_groups.loss.optim_conf.lr=fast", "optim_groups.loss.optim_conf.lr"),
+        (MINI_OCSOFTMAX, "optim_groups.head.lr_scale=2", "optim_groups has no part 'head'"),
         (MINI_SOFTMAX, "train=3", "train must be a mapping of settings"),
         (MINI_SOFTMAX, "model_conf=3", "model_conf must be a mapping of settings"),
         (MINI_SOFTMAX, "loss=[softmax]", "loss must be a name"),
@@ -158,14 +172,14 @@ def test_numbers_that_are_right_but_spelt_loosely_are_accepted():
             "optim_conf.weight_decay=5e-4",  # YAML 1.1 reads 5e-4 as a string
             "optim_conf.betas=[0.9,1e-3]",
             "train.grad_clip=1E+1",
-            "train.loss_optim_conf.lr=3e-4",
+            "optim_groups.loss.optim_conf.lr=3e-4",
         ],
     )
     assert config["optim_conf"]["lr"] == 1
     assert config["optim_conf"]["weight_decay"] == 0.0005
     assert config["optim_conf"]["betas"] == [0.9, 0.001]
     assert config["train"]["grad_clip"] == 10.0
-    assert config["train"]["loss_optim_conf"]["lr"] == 0.0003
+    assert config["optim_groups"]["loss"]["optim_conf"]["lr"] == 0.0003
     # The saved form holds the numbers, so it resolves to itself.
     assert resolve(yaml.safe_load(yaml.safe_dump(config))) == config
     assert "1e-3" not in yaml.safe_dump(config)
@@ -222,3 +236,20 @@ def test_torch_optimizer_and_scheduler_settings_are_checked():
     with pytest.raises(ConfigError, match=r"scheduler_conf\.step_size must be an int, not 2\.5"):
         SCHEDULERS.resolved_conf("steplr", {"step_size": 2.5}, "optimizer")
     assert OPTIMIZERS.resolved_conf("sgd", {"lr": "1e-2", "nesterov": True}, "params")["lr"] == 0.01
+
+
+def test_nested_parts_are_resolved_with_every_default(tmp_path):
+    def stack(lfcc_conf: dict) -> dict:
+        branches = {
+            "a": {"frontend": "lfcc", "frontend_conf": lfcc_conf},
+            "b": {"frontend": "lfcc"},
+        }
+        return {"frontend": "stack", "frontend_conf": {"branches": branches}}
+
+    base = {"extends": str(MINI_SOFTMAX), "frontend_conf": None}
+    implicit = resolve_file(write(tmp_path / "i.yaml", {**base, **stack({})}))
+    explicit = resolve_file(write(tmp_path / "e.yaml", {**base, **stack({"n_ceps": 20})}))
+    # Equal settings, spelt out or left to their defaults, name the same feature cache.
+    assert branch_tag(implicit["inputs"]["stack"]) == branch_tag(explicit["inputs"]["stack"])
+    branch = implicit["inputs"]["stack"]["frontend_conf"]["branches"]["b"]
+    assert branch["frontend_conf"]["n_ceps"] == 20

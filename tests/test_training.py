@@ -1,4 +1,4 @@
-"""Training, checkpoint selection, resumption after a kill, feature caching and scoring."""
+"""Training, checkpoint selection, resumption after a kill, and scoring."""
 
 import json
 import os
@@ -13,9 +13,9 @@ import torch
 
 from antispoof.config import resolve_file, save_config
 from antispoof.data.audio import AudioError
-from antispoof.data.dataset import FeatureSource
+from antispoof.data.dataset import AudioTable
 from antispoof.detector import build_detector
-from antispoof.scoring import score_utterances
+from antispoof.scoring import score_utterances, scoring_reader
 from antispoof.training.checkpoint import load_checkpoint
 from antispoof.training.trainer import Trainer, TrainingData
 from toy_data import make_toy_data_dir
@@ -26,7 +26,7 @@ TINY = [
     "model_conf.pooling_channels=16",
     "model_conf.embedding_dim=16",
     "train.batch_size=8",
-    "train.crop_frames=60",
+    "train.crop_seconds=0.6",
     "train.num_workers=0",
     "optim_conf.lr=0.003",
 ]
@@ -111,49 +111,21 @@ def test_killed_training_resumes_to_the_same_result(toy):
         assert mine["dev_eer"] == pytest.approx(theirs["dev_eer"], abs=1e-9)
 
 
-def test_cached_features_equal_features_computed_on_the_fly(toy, tmp_path):
-    root, _, dev_dir = toy
-    exp_dir = make_exp(root, "cache", 1)
-    out = tmp_path / "dump" / "feats.1"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "antispoof.bin.make_feats",
-            "--config",
-            str(exp_dir / "config.yaml"),
-            "--data_dir",
-            str(dev_dir),
-            "--out",
-            str(out),
-        ],
-        check=True,
-    )
-    config = resolve_file(exp_dir / "config.yaml")
-    frontend = build_detector(config).frontend
-    cached = FeatureSource(dev_dir, frontend, tmp_path / "dump" / "feats.1.scp")
-    computed = FeatureSource(dev_dir, frontend, None)
-    for utt in list(cached.wav_scp)[:5]:
-        assert torch.allclose(cached(utt), computed(utt))
-    assert (tmp_path / "dump" / "frontend.yaml").exists()
-
-
 def test_scoring_is_deterministic_in_both_modes(toy):
     _, _, dev_dir = toy
     config = resolve_file(MINI_CONFIG, TINY)
     detector = build_detector(config)
-    source = FeatureSource(dev_dir, detector.frontend, None)
-    utts = sorted(source.wav_scp)
+    utts = sorted(AudioTable(dev_dir, 16000).paths)
     for mode in ("segments", "full"):
         inference = {**config["inference"], "mode": mode}
-        first = score_utterances(detector, utts, source, inference, 60, torch.device("cpu"))
-        again = score_utterances(detector, utts, source, inference, 60, torch.device("cpu"))
+        reader = scoring_reader(detector, dev_dir, inference, 0.6)
+        cpu = torch.device("cpu")
+        first = score_utterances(detector, reader, utts, inference, cpu)
+        again = score_utterances(detector, reader, utts, inference, cpu)
         assert first == again
         assert set(first) == set(utts)
         # Another batch composition changes only float rounding, not the score.
-        reordered = score_utterances(
-            detector, utts[::-1], source, inference, 60, torch.device("cpu")
-        )
+        reordered = score_utterances(detector, reader, utts[::-1], inference, cpu)
         assert reordered == pytest.approx(first, abs=1e-5)
 
 
@@ -167,9 +139,8 @@ def test_corrupt_audio_names_the_file_and_the_wav_scp_line(toy, tmp_path):
     utt = lines[2].split()[0]
     lines[2] = f"{utt} {corrupt}"
     (broken / "wav.scp").write_text("\n".join(lines) + "\n")
-    frontend = build_detector(resolve_file(MINI_CONFIG, TINY)).frontend
     with pytest.raises(AudioError, match=rf"wav.scp:3: cannot read audio {corrupt}"):
-        FeatureSource(broken, frontend, None)(utt)
+        AudioTable(broken, 16000).read(utt)
     env = {**os.environ}
     result = subprocess.run(
         [
@@ -178,6 +149,10 @@ def test_corrupt_audio_names_the_file_and_the_wav_scp_line(toy, tmp_path):
             "antispoof.bin.make_feats",
             "--config",
             str(make_exp(root, "corrupt", 1) / "config.yaml"),
+            "--branch",
+            "lfcc",
+            "--ngpu",
+            "0",
             "--data_dir",
             str(broken),
             "--out",

@@ -14,6 +14,9 @@
 #   --gpu N            GPUs per job; 0 hides them (CUDA_VISIBLE_DEVICES=""); N > 0 leaves
 #                      CUDA_VISIBLE_DEVICES alone (default: not given, left alone)
 #   --mem X            memory per job; accepted for compatibility with run_slurm.sh, ignored here
+#   --num-nodes N      nodes of a multi-node job (torchrun): the job runs on this machine only,
+#                      so start it on each node, with the rendezvous host in MASTER_ADDR
+#                      (steps/train.sh --master_addr); run_slurm.sh allocates them (default: 1)
 #
 # The job variable (JOB above; any name works, e.g. SPLIT=1:4) is replaced by the job index
 # wherever it occurs in the log path and in the command. Each job runs as `bash -c "<command
@@ -33,8 +36,15 @@
 set -euo pipefail
 
 help_message=$(sed -n '2,/^$/s/^# \{0,1\}//p' "$0") # the comment block above
+num_nodes=1 # this launcher's own option, parsed with the common ones
 # shellcheck source=launcher_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/launcher_common.sh"
+[[ ${num_nodes} =~ ^[1-9][0-9]*$ ]] || die "--num-nodes must be a positive integer, got '${num_nodes}'"
+if [[ ${num_nodes} -gt 1 && -z ${MASTER_ADDR:-} ]]; then
+  die "--num-nodes ${num_nodes}: the job runs on this machine only; start it on each node with" \
+    "the rendezvous host in MASTER_ADDR (steps/train.sh --master_addr), or use Slurm" \
+    "(cmd_backend=slurm)"
+fi
 
 export OMP_NUM_THREADS=${num_threads} MKL_NUM_THREADS=${num_threads}
 if [ "${gpu}" = 0 ]; then

@@ -13,6 +13,9 @@
 #   --num-threads N    --cpus-per-task=N; also OMP_NUM_THREADS and MKL_NUM_THREADS (default: 1)
 #   --mem X            --mem=X, memory per task, e.g. 8G (default: the partition's)
 #   --gpu N            --gres=gpu:N when N > 0; with 0, CUDA_VISIBLE_DEVICES="" (default: none)
+#   --num-nodes N      --nodes=N, one task per node, each running the command (srun), with
+#                      MASTER_ADDR exported: the first node of the job, unless it is set here
+#                      (multi-node torchrun, steps/train.sh --num_nodes) (default: 1)
 # Environment:
 #   ANTISPOOF_SLURM_OPTS     more sbatch options, split on whitespace (partition, account, time)
 #   ANTISPOOF_SLURM_LOG_WAIT seconds to wait for task logs to appear on a shared file system
@@ -31,8 +34,10 @@
 set -euo pipefail
 
 help_message=$(sed -n '2,/^$/s/^# \{0,1\}//p' "$0") # the comment block above
+num_nodes=1 # this launcher's own option, parsed with the common ones
 # shellcheck source=launcher_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/launcher_common.sh"
+[[ ${num_nodes} =~ ^[1-9][0-9]*$ ]] || die "--num-nodes must be a positive integer, got '${num_nodes}'"
 
 # log_of <index>: the log path of one task.
 log_of() {
@@ -75,6 +80,10 @@ write_batch_script() {
   if [[ -n ${gpu} && ${gpu} -gt 0 ]]; then
     echo "#SBATCH --gres=gpu:${gpu}"
   fi
+  if [ "${num_nodes}" -gt 1 ]; then
+    echo "#SBATCH --nodes=${num_nodes}"
+    echo "#SBATCH --ntasks-per-node=1"
+  fi
   echo "# Written by run_slurm.sh; submitted with: sbatch --wait $(basename "${script}")"
   echo 'set -uo pipefail'
   echo "cd ${q_pwd} || exit 1"
@@ -90,12 +99,27 @@ write_batch_script() {
   if [ "${gpu}" = 0 ]; then
     echo 'export CUDA_VISIBLE_DEVICES=""'
   fi
+  # shellcheck disable=SC2016  # the line that runs the command, written as is
+  local run='bash -c "${cmd}" >>"${log}" 2>&1 || rc=$?'
+  if [ "${num_nodes}" -gt 1 ]; then
+    # Each node runs the command (torchrun: that node's processes); they meet at MASTER_ADDR.
+    if [ -n "${MASTER_ADDR:-}" ]; then
+      printf 'export MASTER_ADDR=%q\n' "${MASTER_ADDR}"
+    else
+      # shellcheck disable=SC2016  # expanded in the job
+      echo 'MASTER_ADDR=$(scontrol show hostnames "${SLURM_JOB_NODELIST}" | head -n 1)'
+      echo 'export MASTER_ADDR'
+    fi
+    run="srun --ntasks-per-node=1 --cpus-per-task=${num_threads} ${run}"
+  fi
   cat <<'EOF'
 mkdir -p "$(dirname "${log}")" || exit 1
 printf '# %s\n# Started at %s\n#\n' "${cmd}" "$(date)" >"${log}" || exit 1
 start=${SECONDS}
 rc=0
-bash -c "${cmd}" >>"${log}" 2>&1 || rc=$?
+EOF
+  printf '%s\n' "${run}"
+  cat <<'EOF'
 printf '# Accounting: time=%s threads=%s\n# Ended (code %s) at %s\n' \
   "$((SECONDS - start))" "${OMP_NUM_THREADS}" "${rc}" "$(date)" >>"${log}"
 exit "${rc}"

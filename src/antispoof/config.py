@@ -1,11 +1,14 @@
 """Experiment configs: YAML with `extends`, dotted overrides, strict checking, a derived tag.
 
-An experiment config names one choice per swappable part plus its settings block:
-`frontend`/`frontend_conf`, `model`/`model_conf`, `loss`/`loss_conf`, `optim`/`optim_conf`,
-`scheduler`/`scheduler_conf`, `augment`, and the `train` and `inference` blocks. `extends` lists
-base configs (names under the repository's `conf/`, such as `model/resnet18`, or paths relative
-to the file) merged in order before the file itself. When a config changes a part's name, the
-settings block inherited for the old name is dropped rather than merged into the new one.
+An experiment config names one choice per swappable part plus its settings block: its input
+branches, `model`/`model_conf`, `loss`/`loss_conf`, `optim`/`optim_conf`,
+`scheduler`/`scheduler_conf`, `optim_groups`, `augment`, and the `train` and `inference`
+blocks. Input branches are `inputs: {name: {frontend: ..., frontend_conf: {...}}}`; a config
+with one branch may keep the short form `frontend`/`frontend_conf` (the branch is then named
+after its frontend). `extends` lists base configs (names under the repository's `conf/`, such
+as `model/resnet18`, or paths relative to the file) merged in order before the file itself.
+When a config changes a part's name, the settings block inherited for the old name is dropped
+rather than merged into the new one.
 
 Every value is checked against its declared type before anything is built or written
 (`antispoof.registry.conform`): the annotations of the `train` and `inference` dataclasses
@@ -35,9 +38,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_CONF_DIR = REPO_ROOT / "conf"
 
 PARTS = ("frontend", "model", "loss", "optim", "scheduler")
-TOP_LEVEL_KEYS = {"extends", "augment", "train", "inference"} | {
+TOP_LEVEL_KEYS = {"extends", "inputs", "optim_groups", "augment", "train", "inference"} | {
     key for part in PARTS for key in (part, f"{part}_conf")
 }
+# The parts of a detector that `optim_groups` and `train.freeze` name: every input branch
+# (`inputs`) or one of them (`inputs.<name>`), the model, the loss.
+DETECTOR_PARTS = ("inputs", "model", "loss")
 
 
 @dataclass
@@ -46,43 +52,64 @@ class TrainConf:
 
     epochs: int = 100
     batch_size: int = 64
-    crop_frames: int = 750  # repeat-pad shorter utterances, random crop of longer ones
+    # One crop per example and epoch, chosen in seconds so that every branch sees the same span
+    # (750 LFCC frames of the OC-Softmax paper = 7.5 s); shorter utterances are repeat-padded.
+    crop_seconds: float = 7.5
     seed: int = 688
     num_workers: int = 2
     grad_clip: float | None = None
-    # A separate optimizer for the loss's own parameters (the OC-Softmax paper trains its
-    # centre with SGD); null: the loss's parameters join the model's optimizer.
-    loss_optim: str | None = None
-    loss_optim_conf: dict[str, Any] = field(default_factory=dict)
+    # Input branches frozen for their first N epochs, then fine-tuned: {branch name: N}.
+    freeze: dict[str, int] = field(default_factory=dict)
     # bf16 autocast on a GPU; CPU training always runs in float32.
     precision: str = "bf16"
 
     def __post_init__(self) -> None:
         if self.precision not in ("bf16", "fp32"):
             raise ConfigError(f"train.precision must be bf16 or fp32, not {self.precision!r}")
-        for name in ("epochs", "batch_size", "crop_frames"):
-            if getattr(self, name) < 1:
+        for name in ("epochs", "batch_size", "crop_seconds"):
+            if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive")
+        for branch, epochs in self.freeze.items():
+            if epochs < 0:
+                raise ConfigError(f"train.freeze.{branch} must be a number of epochs >= 0")
 
 
 @dataclass
 class InferenceConf:
     """How an utterance is scored (the `inference` block); deterministic in every mode.
 
-    `segments`: windows of `segment_frames` (default: the training crop) every `segment_hop`
-    frames (default: half a window), shorter utterances repeat-padded to one window as in
-    training; the utterance score is the mean of the window scores. `full`: the whole utterance
-    in one pass (batch size 1).
+    `segments`: windows of `segment_seconds` (default: the training crop) every
+    `segment_hop_seconds` (default: half a window), the last one flush with the end; shorter
+    utterances give one repeat-padded window as in training. The utterance score is the mean of
+    its window scores. `full`: the whole utterance in one pass (batch size 1).
     """
 
     mode: str = "segments"
-    segment_frames: int | None = None
-    segment_hop: int | None = None
+    segment_seconds: float | None = None
+    segment_hop_seconds: float | None = None
     batch_size: int = 32
 
     def __post_init__(self) -> None:
         if self.mode not in ("segments", "full"):
             raise ConfigError(f"inference.mode must be segments or full, not {self.mode!r}")
+        for name in ("segment_seconds", "segment_hop_seconds"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"inference.{name} must be positive")
+
+
+@dataclass
+class OptimGroup:
+    """How one part of the detector is optimised (an `optim_groups` entry): a learning-rate
+    scale of the main optimizer, or an optimizer of its own (`optim` with `optim_conf`)."""
+
+    lr_scale: float = 1.0
+    optim: str | None = None
+    optim_conf: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.lr_scale < 0:
+            raise ConfigError("an optim_groups lr_scale must be >= 0")
 
 
 def _dataclass_from(cls: type, block: dict[str, Any] | None, where: str) -> Any:
@@ -197,12 +224,43 @@ def experiment_tag(config_path: str | Path, overrides: list[str]) -> str:
     return tag
 
 
-def frontend_tag(config: dict[str, Any]) -> str:
-    """The feature cache name: frontend name plus a hash of its full settings."""
+def branch_tag(branch: dict[str, Any]) -> str:
+    """The feature cache name of an input branch: its frontend plus a hash of its settings."""
     digest = hashlib.sha1(
-        json.dumps(config["frontend_conf"], sort_keys=True).encode("utf-8")
+        json.dumps(branch["frontend_conf"], sort_keys=True).encode("utf-8")
     ).hexdigest()[:8]
-    return f"{config['frontend']}_{digest}"
+    return f"{branch['frontend']}_{digest}"
+
+
+def input_branches(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`{name: {frontend, frontend_conf}}` of a config in either form (short or `inputs`)."""
+    has_short = config.get("frontend") is not None or config.get("frontend_conf") is not None
+    inputs = config.get("inputs")
+    if inputs is not None and has_short:
+        raise ConfigError("give either frontend/frontend_conf or inputs, not both")
+    if inputs is None:
+        if not config.get("frontend"):
+            raise ConfigError("the config names no frontend (frontend: ..., or inputs: {...})")
+        if not isinstance(config["frontend"], str):
+            raise ConfigError(f"frontend must be a name, not {config['frontend']!r}")
+        return {
+            config["frontend"]: {
+                "frontend": config["frontend"],
+                "frontend_conf": config.get("frontend_conf"),
+            }
+        }
+    if not isinstance(inputs, dict) or not inputs:
+        raise ConfigError("inputs must map branch names to {frontend: ..., frontend_conf: ...}")
+    for name, branch in inputs.items():
+        where = f"inputs.{name}"
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][\w]*", name):
+            raise ConfigError(f"{where}: a branch name must be a word (letters, digits, _)")
+        if not isinstance(branch, dict) or not isinstance(branch.get("frontend"), str):
+            raise ConfigError(f"{where} must be a mapping with a frontend name")
+        unknown = sorted(set(branch) - {"frontend", "frontend_conf"})
+        if unknown:
+            raise ConfigError(f"{where} has no key(s) {unknown}; it has frontend, frontend_conf")
+    return inputs
 
 
 def _plain(value: Any) -> Any:
@@ -215,36 +273,41 @@ def _plain(value: Any) -> Any:
 
 
 def resolve(config: dict[str, Any]) -> dict[str, Any]:
-    """Check every name and key, fill in every default; the result is saved with the experiment."""
+    """Check every name and key, fill in every default; the result is saved with the experiment.
+
+    The resolved form is canonical: input branches always as `inputs`. Frontends are not built
+    (an encoder would load its weights): their feature specs come from their settings alone.
+    """
     # Imported here: building the registries imports torch, which plain YAML handling does not need.
     from antispoof.augment import AUGMENTATIONS
     from antispoof.frontends import FRONTENDS
-    from antispoof.losses import LOSSES
+    from antispoof.losses import LOSSES, resolved_loss_conf
     from antispoof.models import MODELS
     from antispoof.optim import OPTIMIZERS, SCHEDULERS
 
-    for part in ("frontend", "model", "loss", "optim"):
+    for part in ("model", "loss", "optim"):
         if not config.get(part):
             raise ConfigError(f"the config names no {part}")
     for part in PARTS:
         if config.get(part) is not None and not isinstance(config[part], str):
             raise ConfigError(f"{part} must be a name, not {config[part]!r}")
-    resolved: dict[str, Any] = {}
-    frontend = FRONTENDS.build(config["frontend"], config.get("frontend_conf"))
-    resolved["frontend"] = config["frontend"]
-    resolved["frontend_conf"] = FRONTENDS.resolved_conf(
-        config["frontend"], config.get("frontend_conf")
-    )
-    model = MODELS.build(config["model"], config.get("model_conf"), input_dim=frontend.output_dim)
+    resolved: dict[str, Any] = {"inputs": {}}
+    specs = {}
+    for name, branch in input_branches(config).items():
+        where = f"inputs.{name}.frontend_conf"
+        settings = FRONTENDS.get(branch["frontend"]).resolved_settings(
+            branch["frontend"], branch.get("frontend_conf"), where
+        )
+        specs[name] = feature_spec(branch["frontend"], settings, where)
+        resolved["inputs"][name] = {"frontend": branch["frontend"], "frontend_conf": settings}
+    model = MODELS.build(config["model"], config.get("model_conf"), inputs=specs)
     resolved["model"] = config["model"]
-    resolved["model_conf"] = MODELS.resolved_conf(
-        config["model"], config.get("model_conf"), "input_dim"
+    resolved["model_conf"] = MODELS.get(config["model"]).resolved_settings(
+        config["model"], config.get("model_conf"), "model_conf"
     )
     LOSSES.build(config["loss"], config.get("loss_conf"), embedding_dim=model.embedding_dim)
     resolved["loss"] = config["loss"]
-    resolved["loss_conf"] = LOSSES.resolved_conf(
-        config["loss"], config.get("loss_conf"), "embedding_dim"
-    )
+    resolved["loss_conf"] = resolved_loss_conf(config["loss"], config.get("loss_conf"))
     resolved["optim"] = config["optim"]
     OPTIMIZERS.get(config["optim"])
     resolved["optim_conf"] = OPTIMIZERS.resolved_conf(
@@ -256,6 +319,9 @@ def resolve(config: dict[str, Any]) -> dict[str, Any]:
         {"factor": 1.0} if scheduler == "constant" else {}
     )
     resolved["scheduler_conf"] = SCHEDULERS.resolved_conf(scheduler, scheduler_conf, "optimizer")
+    resolved["optim_groups"] = _resolve_optim_groups(
+        config.get("optim_groups"), set(resolved["inputs"]), OPTIMIZERS
+    )
     augment = config.get("augment") or {}
     if not isinstance(augment, dict):
         raise ConfigError("augment must map augmentation names to their settings")
@@ -264,16 +330,50 @@ def resolve(config: dict[str, Any]) -> dict[str, Any]:
         for name, conf in augment.items()
     }
     train = _dataclass_from(TrainConf, config.get("train"), "train")
-    if train.loss_optim is not None:
-        OPTIMIZERS.get(train.loss_optim)
-        train.loss_optim_conf = OPTIMIZERS.resolved_conf(
-            train.loss_optim, train.loss_optim_conf, "params", where="train.loss_optim_conf"
+    unknown = sorted(set(train.freeze) - set(resolved["inputs"]))
+    if unknown:
+        raise ConfigError(
+            f"train.freeze names no input branch {unknown}; the branches are "
+            f"{sorted(resolved['inputs'])}"
         )
     resolved["train"] = asdict(train)
     resolved["inference"] = asdict(
         _dataclass_from(InferenceConf, config.get("inference"), "inference")
     )
     return _plain(resolved)
+
+
+def feature_spec(frontend: str, settings: dict[str, Any], where: str) -> Any:
+    """The FeatureSpec of a frontend with resolved `settings`, computed without its weights."""
+    from antispoof.frontends import FRONTENDS
+
+    try:
+        return FRONTENDS.get(frontend).feature_spec(**settings)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}: {err}") from err
+
+
+def _resolve_optim_groups(groups: Any, branches: set[str], optimizers: Any) -> dict[str, Any]:
+    """`optim_groups` checked: keys are detector parts, values OptimGroup settings."""
+    if groups is None:
+        return {}
+    if not isinstance(groups, dict):
+        raise ConfigError("optim_groups must map detector parts to their optimisation")
+    allowed = [*DETECTOR_PARTS, *(f"inputs.{name}" for name in sorted(branches))]
+    resolved = {}
+    for part, block in groups.items():
+        if part not in allowed:
+            raise ConfigError(f"optim_groups has no part {part!r}; the parts are {allowed}")
+        group = _dataclass_from(OptimGroup, block, f"optim_groups.{part}")
+        if group.optim is not None:
+            optimizers.get(group.optim)
+            group.optim_conf = optimizers.resolved_conf(
+                group.optim, group.optim_conf, "params", where=f"optim_groups.{part}.optim_conf"
+            )
+        elif group.optim_conf:
+            raise ConfigError(f"optim_groups.{part}.optim_conf is given without an optim")
+        resolved[part] = asdict(group)
+    return resolved
 
 
 def resolve_file(config_path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:

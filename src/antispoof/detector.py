@@ -1,61 +1,148 @@
-"""Build the parts of an experiment from its resolved config, with sizes chained between them."""
+"""The detector: every input branch, the batch augmentations, the model and the loss in one
+`nn.Module` on the device (docs/DESIGN.md, "Data flow").
+
+`forward(batch) -> (loss, stats)` in training, `score(batch) -> (B,)` (higher = more bona fide)
+for scoring. Each input branch is read from the batch's stage-2 cache when it carries one and
+run on the device otherwise, with the same features either way (antispoof.data.crops). Branches
+named in `train.freeze` are frozen (no gradient, eval mode) for their first epochs, then
+fine-tuned; `param_groups()` names the parts that `optim_groups` gives learning rates or
+optimizers of their own. Its `state_dict`, parameter count and `.to()` cover every part.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
+from antispoof.augment import AUGMENTATIONS, BatchAugmentation
 from antispoof.config import read_resolved
+from antispoof.data.batch import Batch, crop_frames, crop_waveform
+from antispoof.data.crops import CropPlan
 from antispoof.frontends import FRONTENDS, Frontend
+from antispoof.frontends.base import FeatureSpec
 from antispoof.losses import LOSSES, Objective
 from antispoof.markers import StaleWorkError, changed_settings, training_settings
 from antispoof.models import MODELS, Backbone
-from antispoof.registry import ConfigError
 from antispoof.training.checkpoint import load_checkpoint
 
 
-@dataclass
-class Detector:
-    """A frontend, a backbone and the loss that owns the output layer and the scoring rule."""
+class Detector(nn.Module):
+    def __init__(
+        self,
+        inputs: Mapping[str, Frontend],
+        model: Backbone,
+        loss: Objective,
+        augmentations: list[BatchAugmentation] | None = None,
+        freeze: Mapping[str, int] | None = None,
+    ) -> None:
+        super().__init__()
+        self.inputs = nn.ModuleDict(dict(inputs))
+        self.model = model
+        self.loss = loss
+        self.augmentations = nn.ModuleList(augmentations or [])
+        self.freeze = dict(freeze or {})
+        self.epoch = 0
 
-    frontend: Frontend
-    model: Backbone
-    loss: Objective
+    @property
+    def specs(self) -> dict[str, FeatureSpec]:
+        return {name: frontend.spec for name, frontend in self.inputs.items()}
 
-    def to(self, device: torch.device) -> Detector:
-        self.frontend.to(device)
-        self.model.to(device)
-        self.loss.to(device)
+    def crop_plan(self, seconds: float, full: bool = False) -> CropPlan:
+        """Crops of `seconds` for these branches (`full`: whole utterances)."""
+        trainable = {name: frontend.trainable for name, frontend in self.inputs.items()}
+        plan = CropPlan.from_seconds(self.specs, trainable, seconds)
+        return CropPlan(plan.specs, plan.trainable, plan.samples, full=True) if full else plan
+
+    def cacheable(self) -> list[str]:
+        """The branches stage 2 may precompute: frozen for good and deterministic."""
+        return [name for name, frontend in self.inputs.items() if frontend.cacheable]
+
+    def frozen(self, name: str) -> bool:
+        """Whether branch `name` is frozen in the current epoch (never trained, or not yet)."""
+        return not self.inputs[name].trainable or self.epoch <= self.freeze.get(name, 0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Apply the freeze schedule of (1-based) `epoch`."""
+        self.epoch = epoch
+        for name, frontend in self.inputs.items():
+            if self.frozen(name):
+                frontend.requires_grad_(False)
+            else:
+                frontend.unfreeze()
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> Detector:
+        super().train(mode)
+        for name, frontend in self.inputs.items():
+            if self.frozen(name):  # frozen features are the deterministic ones (no dropout)
+                frontend.train(False)
         return self
 
-    def train(self, mode: bool = True) -> None:
-        self.model.train(mode)
-        self.loss.train(mode)
+    def features(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """`{branch: (B, C, T, F)}` of the batch's crops."""
+        feats = {}
+        for name, frontend in self.inputs.items():
+            if name in batch.cached:
+                feats[name] = batch.cached[name]
+                continue
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen(name)):
+                if frontend.trainable:
+                    wav = crop_waveform(batch)
+                    lengths = torch.full((len(batch),), wav.shape[1], device=wav.device)
+                    feats[name], _ = frontend(wav, lengths)
+                else:
+                    window_feats, frame_lengths = frontend(batch.wav, batch.lengths)
+                    first = torch.div(
+                        batch.offsets, frontend.spec.hop_length, rounding_mode="floor"
+                    )
+                    feats[name] = crop_frames(
+                        window_feats, frame_lengths, first, batch.frames[name]
+                    )
+        return feats
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "loss": self.loss.state_dict()}
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        feats, target = self.features(batch), batch.target
+        if self.training:
+            for augmentation in self.augmentations:
+                feats, target = augmentation(feats, target)
+        return self.loss(self.model(feats), target)
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.loss.load_state_dict(state["loss"])
+    def score(self, batch: Batch) -> torch.Tensor:
+        return self.loss.score(self.model(self.features(batch)))
+
+    def param_groups(self) -> Iterator[tuple[str, list[nn.Parameter]]]:
+        """`(part, parameters)` of every part that has parameters: `inputs.<name>` per branch,
+        `model`, `loss` (the names `optim_groups` uses)."""
+        for name, frontend in self.inputs.items():
+            params = list(frontend.parameters())
+            if params:
+                yield f"inputs.{name}", params
+        yield "model", list(self.model.parameters())
+        params = list(self.loss.parameters())
+        if params:
+            yield "loss", params
 
     def num_parameters(self) -> int:
-        return sum(p.numel() for m in (self.model, self.loss) for p in m.parameters())
+        return sum(p.numel() for p in self.parameters())
 
 
 def build_detector(config: dict[str, Any]) -> Detector:
-    frontend = FRONTENDS.build(config["frontend"], config["frontend_conf"])
-    if frontend.trainable:
-        raise ConfigError(
-            f"frontend {config['frontend']!r} is trainable; trainable frontends are not wired "
-            "into training yet"
-        )
-    model = MODELS.build(config["model"], config["model_conf"], input_dim=frontend.output_dim)
+    """The detector of a resolved config, untrained (pretrained encoders load their weights)."""
+    inputs = {
+        name: FRONTENDS.build(branch["frontend"], branch["frontend_conf"])
+        for name, branch in config["inputs"].items()
+    }
+    specs = {name: frontend.spec for name, frontend in inputs.items()}
+    model = MODELS.build(config["model"], config["model_conf"], inputs=specs)
     loss = LOSSES.build(config["loss"], config["loss_conf"], embedding_dim=model.embedding_dim)
-    return Detector(frontend, model, loss)
+    augmentations = [
+        AUGMENTATIONS.build(name, settings) for name, settings in config["augment"].items()
+    ]
+    return Detector(inputs, model, loss, augmentations, config["train"]["freeze"])
 
 
 def checkpoint_path(exp_dir: str | Path, checkpoint: str) -> Path:
@@ -91,4 +178,5 @@ def load_detector(
         )
     detector = build_detector(config)
     detector.load_state_dict(state["detector"])
-    return config, detector.to(torch.device(device))
+    detector.set_epoch(config["train"]["epochs"])
+    return config, detector.to(torch.device(device)).eval()

@@ -11,7 +11,7 @@ Inputs are named by role (`train_dir/wav.scp`, `config:frontend`), not by path, 
 reached through another relative path is the same input. What each kind of work is made from:
 
 - `data` (stage 1): the corpus root's path and its `.complete` marker (a re-download changes it);
-- `feats` (stage 2): `wav.scp` of the set and the frontend settings;
+- `feats` (stage 2): `wav.scp` of the set and the settings of the input branch cached;
 - `train` (stage 3): `wav.scp` and `utt2label` of the training and dev sets (the only tables
   training reads) and the training settings (`training_settings`);
 - `score` (stage 4): `wav.scp` of the set, the whole config, and the checkpoint's bytes.
@@ -108,6 +108,7 @@ def stage_inputs(
     config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     corpus_root: str | os.PathLike[str] | None = None,
+    branch: str | None = None,
 ) -> dict[str, str]:
     """The input record of a piece of work of `kind`: role name -> sha256 (see the module doc).
 
@@ -120,10 +121,11 @@ def stage_inputs(
         "config": config,
         "checkpoint": checkpoint,
         "corpus_root": corpus_root,
+        "branch": branch,
     }
     needed = {
         "data": ("corpus_root",),
-        "feats": ("data_dir", "config"),
+        "feats": ("data_dir", "config", "branch"),
         "train": ("train_dir", "dev_dir", "config"),
         "score": ("data_dir", "config", "checkpoint"),
     }
@@ -141,8 +143,10 @@ def stage_inputs(
     settings = config if isinstance(config, Mapping) else read_config(str(config))
     if kind == "feats":
         record["data_dir/wav.scp"] = file_digest(Path(str(data_dir)) / "wav.scp")
-        frontend = {key: settings.get(key) for key in ("frontend", "frontend_conf")}
-        record["config:frontend"] = settings_digest(frontend)
+        branches = settings.get("inputs") or {}
+        if branch not in branches:
+            raise ValueError(f"{config} has no input branch {branch!r}: {sorted(branches)}")
+        record["config:frontend"] = settings_digest(branches[branch])
     elif kind == "train":
         for role, directory in (("train_dir", train_dir), ("dev_dir", dev_dir)):
             for table in ("wav.scp", "utt2label"):

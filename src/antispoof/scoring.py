@@ -2,45 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
 
-from antispoof.data.dataset import ScoringWindows
+from antispoof.data.dataset import ExampleReader, ScoringExamples
 from antispoof.detector import Detector
 
 
-def _collate(batch: list[tuple[str, torch.Tensor]]) -> list[tuple[str, torch.Tensor]]:
-    return batch
+def scoring_reader(
+    detector: Detector,
+    data_dir: str | Path,
+    inference: Mapping[str, Any],
+    crop_seconds: float,
+    caches: Mapping[str, str | Path] | None = None,
+) -> ExampleReader:
+    """The reader of `data_dir`'s scoring segments as `inference` says (see InferenceConf)."""
+    full = inference["mode"] == "full"
+    seconds = inference["segment_seconds"] or crop_seconds
+    return ExampleReader(data_dir, detector.crop_plan(seconds, full=full), caches)
 
 
 def score_utterances(
     detector: Detector,
+    reader: ExampleReader,
     utts: list[str],
-    source: Callable[[str], torch.Tensor],
-    inference: dict[str, Any],
-    crop_frames: int,
+    inference: Mapping[str, Any],
     device: torch.device,
     num_workers: int = 0,
     autocast_dtype: torch.dtype | None = None,
 ) -> dict[str, float]:
-    """Score every utterance as `inference` says (see `InferenceConf`); returns utt -> score."""
-    full = inference["mode"] == "full"
-    frames = None if full else inference["segment_frames"] or crop_frames
-    hop = None if full else inference["segment_hop"] or max(1, frames // 2)
-    dataset = ScoringWindows(utts, source, frames, hop)
-    # Full utterances differ in length and cannot share a batch: one at a time. Otherwise a
-    # batch of utterances gives at least batch_size windows, scored in chunks of batch_size.
+    """Score every utterance: the mean of its segment scores (one segment in `full` mode)."""
+    plan = reader.plan
+    hop_seconds = inference["segment_hop_seconds"]
+    hop_samples = (
+        round(hop_seconds * plan.sample_rate) if hop_seconds is not None else plan.samples // 2
+    )
+    dataset = ScoringExamples(reader, utts, hop_samples, labels={})
+    # A loader batch of utterances gives at least batch_size segments, scored in chunks of
+    # batch_size; whole utterances differ in length and are scored one at a time.
     loader = DataLoader(
         dataset,
-        batch_size=1 if full else inference["batch_size"],
+        batch_size=1 if plan.full else inference["batch_size"],
         num_workers=num_workers,
-        collate_fn=_collate,
+        collate_fn=ScoringExamples.collate,
+        pin_memory=device.type == "cuda",
     )
-    detector.train(False)
-    scores: dict[str, float] = {}
+    detector.eval()
+    totals = torch.zeros(len(utts), dtype=torch.float64)
+    counts = torch.zeros(len(utts), dtype=torch.float64)
     with (
         torch.no_grad(),
         torch.autocast(
@@ -48,14 +61,9 @@ def score_utterances(
         ),
     ):
         for batch in loader:
-            windows = torch.cat([w for _, w in batch]).to(device)
-            window_scores = torch.cat(
-                [
-                    detector.loss.score(detector.model(chunk)).float()
-                    for chunk in windows.split(inference["batch_size"])
-                ]
-            ).cpu()
-            counts = [len(utt_windows) for _, utt_windows in batch]
-            for (utt, _), utt_scores in zip(batch, window_scores.split(counts), strict=True):
-                scores[utt] = float(utt_scores.mean())
-    return scores
+            for chunk in batch.chunks(inference["batch_size"]):
+                scores = detector.score(chunk.to(device)).double().cpu()
+                totals.index_add_(0, chunk.utt_index, scores)
+                counts.index_add_(0, chunk.utt_index, torch.ones_like(scores))
+    means = totals / counts
+    return {utt: float(means[index]) for index, utt in enumerate(utts)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import yaml
 
@@ -54,3 +55,15 @@ def run_main(main: Callable[[list[str] | None], int | None], prog: str) -> None:
     except yaml.YAMLError as err:  # a YAML file read directly; PyYAML's text spans lines
         print(f"{prog}: error: {yaml_error_message(err)}", file=sys.stderr)
         sys.exit(1)
+
+
+def branch_caches(items: list[str], option: str) -> dict[str, Path]:
+    """`<branch>=<feats.scp>` option values as a mapping (an empty value: no cache)."""
+    caches = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"{option} {item!r} is not of the form <branch>=<feats.scp>")
+        if path:
+            caches[name] = Path(path)
+    return caches

@@ -6,7 +6,8 @@ Usage:
 
     python -m antispoof.bin.prepare_exp --exp_dir ../asvspoof2019/exp/<tag>
 
-Prints `<exp_dir> <frontend_tag> <frontend_trainable>` on stdout; with --exp_dir, for an
+Prints `<exp_dir> [<branch>=<branch_tag> ...]` on stdout, one pair per cacheable input branch
+(frozen and deterministic: stage 2 caches it under dump/<branch_tag>/); with --exp_dir, for an
 existing experiment (one trained by another recipe, say) whose saved config is read again.
 The tag is derived from the config file name and the overrides.
 
@@ -29,8 +30,8 @@ import yaml
 
 from antispoof.bin._cli import run_main
 from antispoof.config import (
+    branch_tag,
     experiment_tag,
-    frontend_tag,
     read_resolved,
     resolve_file,
     save_config,
@@ -43,8 +44,12 @@ log = logging.getLogger("antispoof.prepare_exp")
 
 
 def describe(exp_dir: Path, config: dict) -> None:
-    trainable = FRONTENDS.build(config["frontend"], config["frontend_conf"]).trainable
-    print(exp_dir, frontend_tag(config), str(trainable).lower(), file=sys.stdout)
+    cacheable = [
+        f"{name}={branch_tag(branch)}"
+        for name, branch in config["inputs"].items()
+        if FRONTENDS.get(branch["frontend"]).cacheable_with(**branch["frontend_conf"])
+    ]
+    print(exp_dir, *cacheable, file=sys.stdout)
 
 
 def _check_replaceable(

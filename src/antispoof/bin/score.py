@@ -2,7 +2,8 @@
 
 Usage:
     python -m antispoof.bin.score --exp_dir exp/<tag> --data_dir data/eval --out scores.txt \
-        [--feats dump/<frontend_tag>/eval/feats.scp] [--checkpoint best|last|PATH] [--ngpu N]
+        [--cache <branch>=dump/<branch_tag>/eval/feats.scp ...] [--checkpoint best|last|PATH] \
+        [--ngpu N]
 
 Scoring is deterministic: the `inference` block of the experiment's config says how (segment
 windows averaged, or the full utterance). Run on a split of the data directory for parallel jobs.
@@ -15,11 +16,10 @@ import math
 import os
 from pathlib import Path
 
-from antispoof.bin._cli import run_main
-from antispoof.data.dataset import FeatureSource
+from antispoof.bin._cli import branch_caches, run_main
 from antispoof.data.kaldi_files import read_table
 from antispoof.detector import load_detector
-from antispoof.scoring import score_utterances
+from antispoof.scoring import score_utterances, scoring_reader
 from antispoof.training.device import autocast_dtype, select_device
 
 
@@ -30,19 +30,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exp_dir", required=True, type=Path)
     parser.add_argument("--data_dir", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--feats", type=Path, help="feats.scp covering the data directory")
+    parser.add_argument(
+        "--cache",
+        action="append",
+        default=[],
+        help="<branch>=<feats.scp> covering the data directory (repeatable)",
+    )
     parser.add_argument("--checkpoint", default="best", help="best, last, or a path")
     parser.add_argument("--ngpu", type=int, default=None)
     args = parser.parse_args(argv)
     device = select_device(args.ngpu)
     config, detector = load_detector(args.exp_dir, args.checkpoint, device)
     utts = list(read_table(args.data_dir / "wav.scp"))
+    reader = scoring_reader(
+        detector,
+        args.data_dir,
+        config["inference"],
+        config["train"]["crop_seconds"],
+        branch_caches(args.cache, "--cache"),
+    )
     scores = score_utterances(
         detector,
+        reader,
         utts,
-        FeatureSource(args.data_dir, detector.frontend.cpu(), args.feats),
         config["inference"],
-        config["train"]["crop_frames"],
         device,
         autocast_dtype=autocast_dtype(device, config["train"]["precision"]),
     )

@@ -5,12 +5,12 @@ Usage:
     python -m antispoof.bin.stage_marker check <marker> <kind> [inputs]
 
     kind and inputs:  data  --corpus_root DIR
-                      feats --data_dir DIR --config exp/<tag>/config.yaml
+                      feats --data_dir DIR --config exp/<tag>/config.yaml --branch NAME
                       train --train_dir DIR --dev_dir DIR --config exp/<tag>/config.yaml
                       score --data_dir DIR --config exp/<tag>/config.yaml --checkpoint FILE
     e.g.
     python -m antispoof.bin.stage_marker check dump/lfcc_1a2b3c4d/train/.done feats \
-        --data_dir data/train --config exp/lfcc_resnet18_ocsoftmax/config.yaml
+        --data_dir data/train --config exp/lfcc_resnet18_ocsoftmax/config.yaml --branch lfcc
 
 `write` records the current inputs (a step writes `<marker>.tmp` when it starts and renames it
 when it ends). `check` prints one line saying whether the marker is current and exits 0 when it
@@ -46,9 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     inputs = ("data_dir", "train_dir", "dev_dir", "config", "checkpoint", "corpus_root")
     for name in inputs:
         parser.add_argument(f"--{name}", type=Path)
+    parser.add_argument("--branch", help="the input branch a feature cache holds")
     args = parser.parse_args(argv)
     given = {name: getattr(args, name) for name in inputs if getattr(args, name) is not None}
-    record = stage_inputs(args.kind, **given)
+    record = stage_inputs(args.kind, branch=args.branch, **given)
     if args.action == "write":
         write_marker(args.marker, record)
         return 0

@@ -1,9 +1,16 @@
-"""Datasets over a Kaldi data directory: training crops and deterministic scoring windows."""
+"""Datasets over a Kaldi data directory: examples for training (one random crop per utterance
+and epoch) and for scoring (every segment, deterministic), collated into `Batch`es.
+
+Workers read audio (only when some branch needs it), choose crops (antispoof.data.crops), read
+cached features of frozen branches, and apply waveform-level augmentation; they never hold
+model weights.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import kaldiio
 import numpy as np
@@ -11,77 +18,176 @@ import torch
 from torch.utils.data import Dataset
 
 from antispoof.data.audio import read_audio
-from antispoof.data.cropping import random_crop, segment_windows
+from antispoof.data.batch import Batch
+from antispoof.data.crops import Crop, CropPlan
 from antispoof.data.datadir import line_origin
-from antispoof.data.kaldi_files import read_table
-from antispoof.frontends.base import Frontend
-from antispoof.losses.base import BONAFIDE, SPOOF
+from antispoof.data.kaldi_files import TableError, read_table
+from antispoof.labels import CLASS_OF, one_hot
 
-LABELS = {"bonafide": BONAFIDE, "spoof": SPOOF}
-
-
-class FeatureSource:
-    """Features `(T, D)` of an utterance: from the ark cache if there is one, else computed.
-
-    Both paths run the same frontend module (stage 2 fills the cache with it), so training with
-    or without the cache sees the same features.
-    """
-
-    def __init__(self, data_dir: str | Path, frontend: Frontend, feats_scp: str | Path | None):
-        self.data_dir = Path(data_dir)
-        self.wav_scp = read_table(self.data_dir / "wav.scp")
-        # read_table refuses blank lines, so an entry's rank in the file is its line number.
-        self._wav_lines = {utt: n for n, utt in enumerate(self.wav_scp, start=1)}
-        self._origin = line_origin(self.data_dir)
-        self.frontend = frontend
-        self.feats_scp = Path(feats_scp) if feats_scp else None
-        self._cache = kaldiio.load_scp(str(self.feats_scp)) if self.feats_scp else None
-        if self._cache is not None:
-            missing = [utt for utt in self.wav_scp if utt not in self._cache]
-            if missing:
-                raise ValueError(
-                    f"{self.feats_scp} lacks {len(missing)} utterance(s) of "
-                    f"{self.data_dir / 'wav.scp'}, e.g. {missing[:3]}; re-run stage 2 with --force"
-                )
-
-    def __call__(self, utt: str) -> torch.Tensor:
-        if self._cache is not None:
-            return torch.from_numpy(np.array(self._cache[utt], dtype=np.float32))
-        # The line of the directory split, when this is a part: the one the user can fix.
-        where = self._origin.where(self._wav_lines[utt])
-        wav = torch.from_numpy(read_audio(self.wav_scp[utt], where, self.frontend.sample_rate))
-        with torch.no_grad():
-            feats, _ = self.frontend(wav.unsqueeze(0), torch.tensor([wav.numel()]))
-        return feats[0]
+# A waveform-level augmentation: (samples, generator) -> samples, run in the workers.
+WaveformAugmentation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+Example = dict[str, Any]
 
 
 def read_labels(data_dir: str | Path) -> dict[str, int]:
+    """Class of each utterance of `utt2label` (antispoof.labels)."""
     path = Path(data_dir) / "utt2label"
     labels = {}
     for line_number, (utt, label) in enumerate(read_table(path).items(), start=1):
-        if label not in LABELS:
-            raise ValueError(f"{path}:{line_number}: label {label!r} is not bonafide or spoof")
-        labels[utt] = LABELS[label]
+        if label not in CLASS_OF:
+            raise TableError(f"{path}:{line_number}: label {label!r} is not bonafide or spoof")
+        labels[utt] = CLASS_OF[label]
     return labels
 
 
-class TrainingCrops(Dataset):
-    """`(crop (crop_frames, D), label, utt)`; crops depend only on (seed, epoch, index).
+class AudioTable:
+    """The audio of a data directory's `wav.scp`; errors name its line in the original
+    directory (not in a split part)."""
 
-    The utterance id travels with its crop so that a failing batch can be named.
-    """
+    def __init__(self, data_dir: str | Path, sample_rate: int) -> None:
+        self.data_dir = Path(data_dir)
+        self.paths = read_table(self.data_dir / "wav.scp")
+        # read_table refuses blank lines, so an entry's rank in the file is its line number.
+        self._lines = {utt: n for n, utt in enumerate(self.paths, start=1)}
+        self._origin = line_origin(self.data_dir)
+        self.sample_rate = sample_rate
+
+    def read(self, utt: str) -> np.ndarray:
+        where = self._origin.where(self._lines[utt])
+        return read_audio(self.paths[utt], where, self.sample_rate)
+
+
+class FeatureCache:
+    """Stage-2 features `(T, C, F)` of one branch for the utterances of a data directory."""
+
+    def __init__(self, scp: str | Path, audio: AudioTable) -> None:
+        self.scp = Path(scp)
+        self._table = kaldiio.load_scp(str(self.scp))
+        missing = [utt for utt in audio.paths if utt not in self._table]
+        if missing:
+            raise ValueError(
+                f"{self.scp} lacks {len(missing)} utterance(s) of "
+                f"{audio.data_dir / 'wav.scp'}, e.g. {missing[:3]}; re-run stage 2 with --force"
+            )
+
+    def __getitem__(self, utt: str) -> np.ndarray:
+        feats = np.asarray(self._table[utt], dtype=np.float32)
+        return feats if feats.ndim == 3 else feats[:, None, :]  # a plain Kaldi matrix: C = 1
+
+
+class ExampleReader:
+    """Reads the crops of an utterance: its waveform window and its cached branches' frames."""
 
     def __init__(
         self,
         data_dir: str | Path,
-        source: Callable[[str], torch.Tensor],
-        crop_frames: int,
-        seed: int,
-    ):
-        self.labels = read_labels(data_dir)
+        plan: CropPlan,
+        caches: Mapping[str, str | Path] | None = None,
+        augmentation: WaveformAugmentation | None = None,
+    ) -> None:
+        self.plan = plan
+        self.audio = AudioTable(data_dir, plan.sample_rate)
+        unknown = sorted(set(caches or {}) - set(plan.specs))
+        if unknown:
+            raise ValueError(f"feature caches of unknown branches {unknown}")
+        self.caches = {name: FeatureCache(scp, self.audio) for name, scp in (caches or {}).items()}
+        if augmentation is not None and self.caches:
+            raise ValueError(
+                "waveform augmentation changes the audio, so cached features would not match "
+                f"it: train without the caches of {sorted(self.caches)}"
+            )
+        self.augmentation = augmentation
+        # A whole-utterance plan needs the utterance's length in samples even when cached.
+        self.needs_audio = len(self.caches) < len(plan.specs) or plan.full
+
+    def utterance(self, utt: str) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+        """The whole waveform (None when every branch is cached) and the cached features."""
+        wav = self.audio.read(utt) if self.needs_audio else None
+        return wav, {name: cache[utt] for name, cache in self.caches.items()}
+
+    def lengths(self, wav: np.ndarray | None, cached: Mapping[str, np.ndarray]) -> dict[str, int]:
+        """Each branch's length of the utterance (see CropPlan.utterance_lengths); a cache whose
+        frame count disagrees with the audio's belongs to other audio."""
+        cached_lengths = {name: feats.shape[0] for name, feats in cached.items()}
+        if wav is None:
+            return cached_lengths
+        lengths = self.plan.utterance_lengths(len(wav))
+        for name, frames in cached_lengths.items():
+            if frames != lengths[name]:
+                raise ValueError(
+                    f"{self.caches[name].scp}: {frames} frames cached for an utterance whose "
+                    f"audio gives {lengths[name]}; the cache is of other audio: re-run stage 2 "
+                    "with --force"
+                )
+        return lengths
+
+    def example(
+        self,
+        utt: str,
+        label: int,
+        crop: Crop,
+        wav: np.ndarray | None,
+        cached: Mapping[str, np.ndarray],
+        generator: np.random.Generator | None = None,
+        plan: CropPlan | None = None,
+    ) -> Example:
+        """One example; `plan` replaces the reader's (the whole-utterance plan of one utterance)."""
+        plan = plan or self.plan
+        window = np.zeros(0, dtype=np.float32)
+        if wav is not None:
+            window = wav[crop.window_start : crop.window_end]
+            if self.augmentation is not None and generator is not None:
+                window = self.augmentation(window, generator)
+        frames = {}
+        for name, feats in cached.items():
+            spec = plan.specs[name]
+            count = plan.frames(name)
+            first = 0 if plan.full else crop.start // spec.hop_length
+            index = (first + np.arange(count)) % feats.shape[0]
+            frames[name] = torch.from_numpy(np.ascontiguousarray(feats[index].transpose(1, 0, 2)))
+        return {
+            "utt": utt,
+            "label": label,
+            "wav": torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)),
+            "offset": crop.offset,
+            "cached": frames,
+            "plan": plan,
+        }
+
+
+def collate(examples: list[Example]) -> Batch:
+    """Examples of one crop plan as a Batch (windows zero-padded to the longest)."""
+    plan = examples[0]["plan"]
+    lengths = torch.tensor([len(example["wav"]) for example in examples], dtype=torch.long)
+    wav = torch.zeros(len(examples), int(lengths.max()) if len(examples) else 0)
+    for row, example in enumerate(examples):
+        wav[row, : len(example["wav"])] = example["wav"]
+    utt_index = None
+    if "utt_index" in examples[0]:
+        utt_index = torch.tensor([example["utt_index"] for example in examples])
+    return Batch(
+        utts=[example["utt"] for example in examples],
+        wav=wav,
+        lengths=lengths,
+        offsets=torch.tensor([example["offset"] for example in examples], dtype=torch.long),
+        crop_samples=plan.samples,
+        frames={name: plan.frames(name) for name in plan.specs},
+        target=one_hot(torch.tensor([example["label"] for example in examples])),
+        cached={
+            name: torch.stack([example["cached"][name] for example in examples])
+            for name in examples[0]["cached"]
+        },
+        utt_index=utt_index,
+    )
+
+
+class TrainingExamples(Dataset):
+    """One random crop per utterance and epoch; crops depend only on (seed, epoch, index)."""
+
+    def __init__(self, reader: ExampleReader, labels: Mapping[str, int], seed: int) -> None:
+        self.reader = reader
+        self.labels = dict(labels)
         self.utts = sorted(self.labels)
-        self.source = source
-        self.crop_frames = crop_frames
         self.seed = seed
         self.epoch = 0
 
@@ -91,34 +197,56 @@ class TrainingCrops(Dataset):
     def __len__(self) -> int:
         return len(self.utts)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, str]:
+    def __getitem__(self, index: int) -> Example:
         utt = self.utts[index]
-        generator = torch.Generator().manual_seed(
-            hash((self.seed, self.epoch, index)) & (2**62 - 1)
-        )
-        return random_crop(self.source(utt), self.crop_frames, generator), self.labels[utt], utt
+        generator = np.random.default_rng((self.seed, self.epoch, index))
+        wav, cached = self.reader.utterance(utt)
+        plan = self.reader.plan
+        last = plan.last_start(self.reader.lengths(wav, cached))
+        start = plan.grid * int(generator.integers(0, last // plan.grid + 1)) if last > 0 else 0
+        length = None if wav is None else len(wav)
+        crop = plan.crop(start, length)
+        return self.reader.example(utt, self.labels[utt], crop, wav, cached, generator)
+
+    def collate(self, examples: list[Example]) -> Batch:
+        return collate(examples)
 
 
-class ScoringWindows(Dataset):
-    """`(utt, windows)` per utterance: all segment windows, or the full sequence (`frames=None`)."""
+class ScoringExamples(Dataset):
+    """Every scoring segment of an utterance (or the whole of it, with a `full` plan)."""
 
     def __init__(
-        self,
-        utts: list[str],
-        source: Callable[[str], torch.Tensor],
-        frames: int | None,
-        hop: int | None,
-    ):
+        self, reader: ExampleReader, utts: list[str], hop_samples: int, labels: Mapping[str, int]
+    ) -> None:
+        self.reader = reader
         self.utts = utts
-        self.source = source
-        self.frames = frames
-        self.hop = hop
+        self.hop_samples = hop_samples
+        self.labels = labels
 
     def __len__(self) -> int:
         return len(self.utts)
 
-    def __getitem__(self, index: int) -> tuple[str, torch.Tensor]:
-        feats = self.source(self.utts[index])
-        if self.frames is None:
-            return self.utts[index], feats.unsqueeze(0)
-        return self.utts[index], segment_windows(feats, self.frames, self.hop or self.frames)
+    def __getitem__(self, index: int) -> list[Example]:
+        utt = self.utts[index]
+        wav, cached = self.reader.utterance(utt)
+        lengths = self.reader.lengths(wav, cached)
+        plan = self.reader.plan
+        if plan.full:
+            plan = CropPlan(plan.specs, plan.trainable, len(wav), full=True)
+            starts = [0]
+        else:
+            starts = plan.segment_starts(lengths, self.hop_samples)
+        length = None if wav is None else len(wav)
+        examples = []
+        for start in starts:
+            crop = plan.crop(start, length)
+            label = self.labels.get(utt, 0)
+            example = self.reader.example(utt, label, crop, wav, cached, plan=plan)
+            example["utt_index"] = index
+            examples.append(example)
+        return examples
+
+    @staticmethod
+    def collate(groups: list[list[Example]]) -> Batch:
+        examples = [example for group in groups for example in group]
+        return collate(examples)

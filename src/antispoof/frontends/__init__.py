@@ -1,10 +1,14 @@
-"""Feature front-ends: `nn.Module`s with `forward(wav, lengths) -> (feats, lengths)`.
+"""Input branches: `nn.Module`s with `forward(wav, lengths) -> (feats (B, C, T, F), frame_lengths)`
+and a FeatureSpec known from their settings (antispoof.frontends.base).
 
 Every frontend is registered in `FRONTENDS`; stage 2 runs the same module to fill the ark cache
-that training reads, and training falls back to computing it on the fly.
+that training reads, and training falls back to computing it on the device.
 """
 
-from antispoof.frontends.base import FRONTENDS, Frontend
+from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
 from antispoof.frontends.lfcc import LFCC
+from antispoof.frontends.raw import Raw
+from antispoof.frontends.stack import Stack
+from antispoof.frontends.wav2vec2 import Wav2Vec2
 
-__all__ = ["FRONTENDS", "LFCC", "Frontend"]
+__all__ = ["FRONTENDS", "LFCC", "FeatureSpec", "Frontend", "Raw", "Stack", "Wav2Vec2"]

@@ -5,15 +5,21 @@
 filters with edges `linspace(0, fs/2, 22)`; log10(. + eps); orthonormal DCT-II keeping all 20
 coefficients (c0 included); Δ and ΔΔ from `deltas.m` with w = 3, i.e. x[t+1] - x[t-1] with the
 edge frames replicated. Output: 60 dimensions per frame.
+
+`LFCC.single` follows the MATLAB steps on one utterance and is the reference; `forward` computes
+a padded batch at once (masks for the pre-emphasis and the zero-padded last frame, clamped
+gathers for the Δ edge replication at each utterance's own last frame) with the same result.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
-from antispoof.frontends.base import FRONTENDS, Frontend
+from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
+from antispoof.frontends.common import resolve_settings
 
 # MATLAB's eps (2^-52), added before the log exactly as extract_lfcc.m does.
 MATLAB_EPS = 2.220446049250313e-16
@@ -39,7 +45,7 @@ def orthonormal_dct_matrix(n: int) -> torch.Tensor:
 
 
 def matlab_deltas(feats: torch.Tensor, window: int = 3) -> torch.Tensor:
-    """`deltas.m` over the time axis (dim -2) of `(T, D)`: sum_k k * (x[t+k] - x[t-k]), unscaled."""
+    """`deltas.m` over the time axis of `(T, D)`: sum_k k * (x[t+k] - x[t-k]), unscaled."""
     half = window // 2
     padded = torch.cat(
         [feats[..., :1, :].expand(half, -1), feats, feats[..., -1:, :].expand(half, -1)], dim=-2
@@ -53,9 +59,26 @@ def matlab_deltas(feats: torch.Tensor, window: int = 3) -> torch.Tensor:
     return delta
 
 
+def batched_deltas(feats: torch.Tensor, frame_lengths: torch.Tensor, window: int) -> torch.Tensor:
+    """`matlab_deltas` of each utterance of `(B, T, D)` over its own `frame_lengths` frames: the
+    neighbours past an utterance's last frame are that frame, never the batch's padding. Frames
+    from `frame_lengths` on hold values that the caller masks."""
+    half = window // 2
+    steps = torch.arange(feats.shape[1], device=feats.device)
+    last = (frame_lengths - 1)[:, None]
+    dim = feats.shape[2]
+    delta = torch.zeros_like(feats)
+    for k in range(1, half + 1):
+        ahead = torch.minimum(steps + k, last)[..., None].expand(-1, -1, dim)
+        behind = torch.clamp(steps - k, min=0)
+        delta = delta + k * (feats.gather(1, ahead) - feats[:, behind])
+    return delta
+
+
 @FRONTENDS.register("lfcc")
 class LFCC(Frontend):
-    """Linear-frequency cepstral coefficients with Δ and ΔΔ (the 2019 LA baseline's LFCC)."""
+    """Linear-frequency cepstral coefficients with Δ and ΔΔ (the 2019 LA baseline's LFCC):
+    `(B, 1, T, n_ceps * 3)` (`n_ceps` without deltas)."""
 
     def __init__(
         self,
@@ -70,15 +93,20 @@ class LFCC(Frontend):
         with_deltas: bool = True,
     ) -> None:
         super().__init__()
-        if n_ceps > n_filters:
-            raise ValueError(f"n_ceps ({n_ceps}) cannot exceed n_filters ({n_filters})")
-        if win_length > n_fft:
-            raise ValueError(f"win_length ({win_length}) cannot exceed n_fft ({n_fft})")
-        self.sample_rate = sample_rate
+        self._spec = self.feature_spec(
+            sample_rate=sample_rate,
+            win_length=win_length,
+            hop_length=hop_length,
+            n_fft=n_fft,
+            n_filters=n_filters,
+            n_ceps=n_ceps,
+            pre_emphasis=pre_emphasis,
+            delta_window=delta_window,
+            with_deltas=with_deltas,
+        )
         self.win_length = win_length
         self.hop_length = hop_length
         self.n_fft = n_fft
-        self.n_ceps = n_ceps
         self.pre_emphasis = pre_emphasis
         self.delta_window = delta_window
         self.with_deltas = with_deltas
@@ -88,21 +116,42 @@ class LFCC(Frontend):
         self.register_buffer("filterbank", filterbank.float())
         self.register_buffer("dct", orthonormal_dct_matrix(n_filters)[:n_ceps].float())
 
-    @property
-    def output_dim(self) -> int:
-        return self.n_ceps * (3 if self.with_deltas else 1)
-
-    def num_frames(self, num_samples: torch.Tensor) -> torch.Tensor:
-        """Frames that `buffer(x, win, win - hop, 'nodelay')` yields: the last one zero-padded."""
-        overlap = self.win_length - self.hop_length
-        frames = torch.div(
-            num_samples - overlap + self.hop_length - 1, self.hop_length, rounding_mode="floor"
+    @classmethod
+    def feature_spec(cls, **settings: Any) -> FeatureSpec:
+        """One channel of `n_ceps` (x3 with deltas) coefficients per `buffer ... 'nodelay'`
+        frame. `context`: ΔΔ reaches `2 * (delta_window // 2)` frames either side, and the
+        pre-emphasis of a frame's first sample reads the sample before it."""
+        conf = resolve_settings(cls, settings)
+        if conf["n_ceps"] > conf["n_filters"]:
+            raise ValueError(
+                f"n_ceps ({conf['n_ceps']}) cannot exceed n_filters ({conf['n_filters']})"
+            )
+        if conf["win_length"] > conf["n_fft"]:
+            raise ValueError(
+                f"win_length ({conf['win_length']}) cannot exceed n_fft ({conf['n_fft']})"
+            )
+        if conf["with_deltas"] and (conf["delta_window"] < 3 or conf["delta_window"] % 2 == 0):
+            raise ValueError(f"delta_window must be odd and >= 3, not {conf['delta_window']}")
+        reach = 2 * (conf["delta_window"] // 2) * conf["hop_length"] if conf["with_deltas"] else 0
+        return FeatureSpec(
+            channels=1,
+            dim=conf["n_ceps"] * (3 if conf["with_deltas"] else 1),
+            hop_length=conf["hop_length"],
+            frame_length=conf["win_length"],
+            framing="pad_end",
+            context=reach + (1 if conf["pre_emphasis"] else 0),
+            sample_rate=conf["sample_rate"],
         )
-        return torch.clamp(frames, min=1)
 
-    def _single(self, wav: torch.Tensor) -> torch.Tensor:
+    @property
+    def spec(self) -> FeatureSpec:
+        return self._spec
+
+    def single(self, wav: torch.Tensor) -> torch.Tensor:
+        """`(T, dim)` LFCC of one utterance `(N,)`, step by step as extract_lfcc.m: the reference
+        that the batched `forward` equals."""
         emphasised = torch.cat([wav[:1], wav[1:] - self.pre_emphasis * wav[:-1]])
-        frames = int(self.num_frames(torch.tensor(wav.numel())))
+        frames = int(self.spec.num_frames(wav.numel()))
         needed = (frames - 1) * self.hop_length + self.win_length
         emphasised = torch.nn.functional.pad(emphasised, (0, max(0, needed - emphasised.numel())))
         framed = emphasised.unfold(0, self.win_length, self.hop_length)[:frames] * self.window
@@ -117,8 +166,34 @@ class LFCC(Frontend):
     def forward(
         self, wav: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        # Utterance by utterance: the Δ edge replication and the zero-padded last frame must see
-        # each utterance's true end, not the padding of a batch.
-        feats = [self._single(wav[i, : int(lengths[i])].float()) for i in range(wav.shape[0])]
-        frame_lengths = torch.tensor([f.shape[0] for f in feats], dtype=torch.long)
-        return torch.nn.utils.rnn.pad_sequence(feats, batch_first=True), frame_lengths
+        lengths = lengths.to(device=wav.device, dtype=torch.long)
+        frame_lengths = self.spec.num_frames(lengths)
+        frames = int(frame_lengths.max())
+        # Autocast would run the filterbank product in half precision, where |FFT|^2 of a loud
+        # frame overflows; LFCC is a small part of the work, so it stays in the buffers' dtype.
+        with torch.autocast(wav.device.type, enabled=False):
+            wav = wav.to(self.window.dtype)
+            inside = torch.arange(wav.shape[1], device=wav.device) < lengths[:, None]
+            emphasised = torch.cat([wav[:, :1], wav[:, 1:] - self.pre_emphasis * wav[:, :-1]], 1)
+            # Past its length an utterance is zeros, as the padding of its last frame must be.
+            emphasised = emphasised.masked_fill(~inside, 0.0)
+            # Frames n_fft wide times the window zero-padded to n_fft: each frame comes out
+            # zero-padded for the FFT in one product, without a padded copy of the batch.
+            needed = (frames - 1) * self.hop_length + self.n_fft
+            emphasised = torch.nn.functional.pad(
+                emphasised[:, :needed], (0, max(0, needed - emphasised.shape[1]))
+            )
+            window = torch.nn.functional.pad(self.window, (0, self.n_fft - self.win_length))
+            framed = emphasised.unfold(1, self.n_fft, self.hop_length) * window
+            # Flat frames and re^2 + im^2: a 3-D FFT and the complex abs are several times slower
+            # on the CPU.
+            spectrum = torch.fft.rfft(framed.flatten(0, 1))
+            power = (spectrum.real.square() + spectrum.imag.square()).unflatten(0, framed.shape[:2])
+            ceps = torch.log10(power @ self.filterbank + MATLAB_EPS) @ self.dct.T
+            if self.with_deltas:
+                delta = batched_deltas(ceps, frame_lengths, self.delta_window)
+                delta2 = batched_deltas(delta, frame_lengths, self.delta_window)
+                ceps = torch.cat([ceps, delta, delta2], dim=-1)
+            valid = torch.arange(frames, device=wav.device) < frame_lengths[:, None]
+            feats = ceps.masked_fill(~valid[..., None], 0.0)
+        return feats.unsqueeze(1), frame_lengths

@@ -1,6 +1,7 @@
-"""Back-end classifiers: features `(B, T, D)` to embeddings `(B, embedding_dim)`."""
+"""Back-end classifiers: named features `(B, C, T, F)` to embeddings `(B, embedding_dim)`."""
 
 from antispoof.models.base import MODELS, Backbone
+from antispoof.models.late_fusion import LateFusion
 from antispoof.models.resnet18 import ResNet18
 
-__all__ = ["MODELS", "Backbone", "ResNet18"]
+__all__ = ["MODELS", "Backbone", "LateFusion", "ResNet18"]

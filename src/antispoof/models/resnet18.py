@@ -5,15 +5,21 @@ channels (strides 1/2/2/2, 1x1 conv shortcuts without BN); a conv whose kernel h
 remaining frequency size, collapsing the frequency axis; attentive mean+std pooling; a linear
 layer to a 256-dimensional embedding. With 60-dim LFCC input and a 2-class output layer (owned
 here by the `softmax` loss) the published model has 12,450,290 parameters.
+
+It reads one input branch, `(B, C, T, F)` taken as a C-channel image of F frequency rows and T
+frames (C = 1 for LFCC; 2 for a stack of MFCC and Whisper features).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from antispoof.models.base import MODELS, Backbone
+from antispoof.frontends.base import FeatureSpec
+from antispoof.models.base import MODELS, Backbone, single_input
 from antispoof.models.pooling import AttentiveMeanStdPooling
 
 
@@ -43,11 +49,12 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
 
 @MODELS.register("resnet18")
 class ResNet18(Backbone):
-    """Pre-activation ResNet18 over a `(B, 1, D, T)` feature map, embedding by attentive pooling."""
+    """Pre-activation ResNet18 over a `(B, C, F, T)` feature map, embedding by attentive pooling."""
 
     def __init__(
         self,
-        input_dim: int,
+        inputs: Mapping[str, FeatureSpec],
+        input: str | None = None,
         channels: tuple[int, ...] | list[int] = (64, 128, 256, 512),
         blocks: tuple[int, ...] | list[int] = (2, 2, 2, 2),
         stem_channels: int = 16,
@@ -55,13 +62,18 @@ class ResNet18(Backbone):
         embedding_dim: int = 256,
     ) -> None:
         super().__init__()
+        self.input = single_input(inputs, input, "resnet18")
+        spec = inputs[self.input]
+        input_dim = spec.dim
         if len(channels) != len(blocks):
             raise ValueError(
                 f"channels {list(channels)} and blocks {list(blocks)} differ in length"
             )
         self.embedding_dim = embedding_dim
         self.stem = nn.Sequential(
-            nn.Conv2d(1, stem_channels, (9, 3), stride=(3, 1), padding=(1, 1), bias=False),
+            nn.Conv2d(
+                spec.channels, stem_channels, (9, 3), stride=(3, 1), padding=(1, 1), bias=False
+            ),
             nn.BatchNorm2d(stem_channels),
             nn.ReLU(),
         )
@@ -76,7 +88,9 @@ class ResNet18(Backbone):
             in_channels = width
             freq = conv_output_size(freq, 3, stride, 1)
         if freq < 1:
-            raise ValueError(f"input_dim {input_dim} is too small for {len(channels)} stages")
+            raise ValueError(
+                f"a feature dim of {input_dim} is too small for {len(channels)} stages"
+            )
         self.stages = nn.Sequential(*stages)
         # The kernel height is the frequency size left after the stages (3 for 60-dim LFCC):
         # the published `num_nodes`, derived here so that no size is typed twice.
@@ -100,8 +114,8 @@ class ResNet18(Backbone):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
 
-    def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        """`feats`: `(B, T, D)` -> embedding `(B, embedding_dim)`."""
-        x = feats.transpose(1, 2).unsqueeze(1)
+    def forward(self, feats: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """`feats[input]`: `(B, C, T, F)` -> embedding `(B, embedding_dim)`."""
+        x = feats[self.input].transpose(2, 3)
         x = self.collapse(self.stages(self.stem(x))).squeeze(2)
         return self.fc(self.pooling(x.transpose(1, 2)))

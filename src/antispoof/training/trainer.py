@@ -1,7 +1,40 @@
 """The training loop: best checkpoint by dev EER, resumable, logged to TensorBoard and train.log.
 
 Every epoch reseeds from (seed, epoch), so a run resumed from `checkpoints/last.pt` after an
-interruption repeats exactly what an uninterrupted run would have done.
+interruption repeats exactly what an uninterrupted run would have done, across an unfreeze
+epoch too (the freeze schedule is a function of the epoch). Batches are waveform crops (and
+cached features) that the detector turns into features, augments, embeds and scores on the
+device.
+
+Under torchrun (`antispoof.bin.train` joins the process group) the same loop runs data-parallel,
+one process per GPU (or CPU share), and computes what one process computes but for the
+following:
+- `train.batch_size` is the global batch: each process takes `batch_size / world_size` examples
+  of it (a batch size the processes cannot share evenly is refused). Every epoch's order is one
+  permutation of the training set drawn from (seed, epoch), and the k-th global batch holds the
+  same utterances however many processes share it; their crops depend on (seed, epoch,
+  utterance) alone, so they too are the same whichever process reads an utterance. Each process
+  draws its own stream of the device-side randomness (batch augmentations), from (seed, epoch,
+  rank).
+- The detector is wrapped in DistributedDataParallel, which averages the gradients. DDP takes
+  only the parameters that need a gradient when it wraps, so the trainer wraps it in its first
+  epoch and anew whenever the freeze schedule changes that set (the unfreeze epoch). Every
+  parameter that needs a gradient then takes part in every step (the wav2vec2 branch drops the
+  layers past the deepest one it reads, and its unused mask vector), so DDP runs without
+  `find_unused_parameters` and its search of the graph at each step; a parameter left out would
+  stop the run with DDP's error rather than go wrong silently.
+- BatchNorm stays per process: each normalises with the statistics of its own share of the
+  batch, and rank 0's running statistics (which DDP hands to every process at each step, and the
+  trainer once more before the dev set is scored) are the ones kept. SyncBatchNorm would give one
+  process's statistics exactly, but it runs on CUDA only (the CPU processes of a laptop or a test
+  could not follow the GPU recipe) and adds a collective per BatchNorm layer and step; with the
+  published batch of 64 a share keeps 8 or more examples on up to 8 GPUs. The training loss of a
+  run therefore differs slightly from one process's (tests/test_ddp.py measures it).
+- The dev set is scored in shares, one per process, and gathered, so that every process holds the
+  same dev EER; the logged training loss is the mean over every process's examples.
+- Rank 0 alone writes checkpoints, TensorBoard events, train.log and train_summary.json; every
+  process resumes from `checkpoints/last.pt`, which must therefore be on a file system that all
+  nodes share.
 """
 
 from __future__ import annotations
@@ -12,20 +45,21 @@ import math
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from antispoof.data.dataset import LABELS, FeatureSource, TrainingCrops, read_labels
+from antispoof.data.dataset import ExampleReader, TrainingExamples, read_labels
 from antispoof.detector import Detector, build_detector
 from antispoof.errors import NonFiniteLossError
-from antispoof.losses.base import BONAFIDE
+from antispoof.labels import BONAFIDE, CLASS_OF
 from antispoof.markers import (
     StaleWorkError,
     changed_settings,
@@ -36,43 +70,55 @@ from antispoof.markers import (
 )
 from antispoof.metrics.det import compute_eer
 from antispoof.optim import OPTIMIZERS, SCHEDULERS
-from antispoof.scoring import score_utterances
+from antispoof.registry import ConfigError
+from antispoof.scoring import score_utterances, scoring_reader
 from antispoof.training.checkpoint import load_checkpoint, save_checkpoint
 from antispoof.training.device import autocast_dtype
+from antispoof.training.distributed import (
+    broadcast_buffers,
+    gather_dicts,
+    gather_objects,
+    rank_and_size,
+    sum_over_ranks,
+)
 
 log = logging.getLogger("antispoof.train")
 
 
 @dataclass
 class TrainingData:
+    """The training and dev data directories, and stage-2 caches of their frozen branches."""
+
     train_dir: Path
     dev_dir: Path
-    train_feats: Path | None
-    dev_feats: Path | None
+    train_caches: dict[str, Path] = field(default_factory=dict)
+    dev_caches: dict[str, Path] = field(default_factory=dict)
 
 
-def seed_everything(seed: int) -> None:
+def seed_everything(seed: int, rank: int = 0) -> None:
+    """Seed Python, NumPy and torch; rank r > 0 of a data-parallel run gets a stream of its own."""
+    if rank:
+        seed = int(np.random.SeedSequence((seed, rank)).generate_state(1)[0])
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
 
 
-def _optimizers(detector: Detector, config: dict[str, Any]) -> list[torch.optim.Optimizer]:
-    train = config["train"]
-    model_params = list(detector.model.parameters())
-    loss_params = list(detector.loss.parameters())
-    if train["loss_optim"] is None:
-        return [
-            OPTIMIZERS.build(
-                config["optim"], config["optim_conf"], params=model_params + loss_params
-            )
-        ]
-    optimizers = [OPTIMIZERS.build(config["optim"], config["optim_conf"], params=model_params)]
-    if loss_params:
-        optimizers.append(
-            OPTIMIZERS.build(train["loss_optim"], train["loss_optim_conf"], params=loss_params)
-        )
-    return optimizers
+def build_optimizers(detector: Detector, config: dict[str, Any]) -> list[torch.optim.Optimizer]:
+    """The main optimizer over every part without one of its own (each part a parameter group,
+    its learning rate scaled by `optim_groups`), then each part's own optimizer, in the order of
+    `Detector.param_groups`. A group named `inputs` applies to every branch without its own."""
+    groups = config["optim_groups"]
+    base_lr = config["optim_conf"]["lr"]
+    shared, own = [], []
+    for part, params in detector.param_groups():
+        group = groups.get(part) or (groups.get("inputs") if part.startswith("inputs.") else None)
+        group = group or {"lr_scale": 1.0, "optim": None}
+        if group["optim"] is not None:
+            own.append(OPTIMIZERS.build(group["optim"], group["optim_conf"], params=params))
+        else:
+            shared.append({"params": params, "lr": base_lr * group["lr_scale"], "name": part})
+    return [OPTIMIZERS.build(config["optim"], config["optim_conf"], params=shared), *own]
 
 
 def _dev_eer(scores: dict[str, float], labels: dict[str, int]) -> float:
@@ -85,7 +131,7 @@ def _dev_eer(scores: dict[str, float], labels: dict[str, int]) -> float:
 def require_both_classes(labels: dict[str, int], data_dir: Path, role: str) -> None:
     """A detector learns and is selected on both classes: refuse a set that lacks one."""
     counts = {
-        name: sum(label == code for label in labels.values()) for name, code in LABELS.items()
+        name: sum(label == code for label in labels.values()) for name, code in CLASS_OF.items()
     }
     absent = [name for name, count in counts.items() if count == 0]
     if absent:
@@ -109,30 +155,51 @@ class Trainer:
         )
         self.train_conf = config["train"]
         self.device = device
+        self.rank, self.world_size = rank_and_size()
+        self.is_main = self.rank == 0
+        batch_size = self.train_conf["batch_size"]
+        if batch_size % self.world_size:
+            multiple = batch_size + self.world_size - batch_size % self.world_size
+            raise ConfigError(
+                f"train.batch_size {batch_size} does not split evenly over the "
+                f"{self.world_size} training processes (the global batch is shared among "
+                f"them); choose a multiple of {self.world_size}, e.g. --override "
+                f"train.batch_size={multiple}"
+            )
+        self.batch_size = batch_size // self.world_size  # this process's share of a batch
         self.autocast = autocast_dtype(device, self.train_conf["precision"])
         seed_everything(self.train_conf["seed"])
+        train_labels = read_labels(data.train_dir)
+        self.dev_labels = read_labels(data.dev_dir)
+        require_both_classes(train_labels, data.train_dir, "training")
+        require_both_classes(self.dev_labels, data.dev_dir, "dev")
         self.detector = build_detector(config).to(device)
-        self.optimizers = _optimizers(self.detector, config)
+        self.optimizers = build_optimizers(self.detector, config)
         self.schedulers = [
             SCHEDULERS.build(config["scheduler"], config["scheduler_conf"], optimizer=opt)
             for opt in self.optimizers
         ]
-        frontend = self.detector.frontend.cpu()
-        self.train_set = TrainingCrops(
-            data.train_dir,
-            FeatureSource(data.train_dir, frontend, data.train_feats),
-            self.train_conf["crop_frames"],
+        plan = self.detector.crop_plan(self.train_conf["crop_seconds"])
+        self.train_set = TrainingExamples(
+            ExampleReader(data.train_dir, plan, data.train_caches),
+            train_labels,
             self.train_conf["seed"],
         )
-        self.dev_source = FeatureSource(data.dev_dir, frontend, data.dev_feats)
-        self.dev_labels = read_labels(data.dev_dir)
-        require_both_classes(self.train_set.labels, data.train_dir, "training")
-        require_both_classes(self.dev_labels, data.dev_dir, "dev")
+        self.dev_reader = scoring_reader(
+            self.detector,
+            data.dev_dir,
+            config["inference"],
+            self.train_conf["crop_seconds"],
+            data.dev_caches,
+        )
         self.checkpoint_dir = self.exp_dir / "checkpoints"
         self.epoch = 0
         self.best_eer = math.inf
         self.best_epoch = 0
         self.history: list[dict[str, float]] = []
+        # The DistributedDataParallel wrapper, and the parameters it was made for.
+        self._ddp: DistributedDataParallel | None = None
+        self._ddp_params: list[str] = []
 
     def resume_if_possible(self) -> None:
         last = self.checkpoint_dir / "last.pt"
@@ -179,40 +246,70 @@ class Trainer:
             "train anew (the old experiment is moved aside), or restore the old inputs"
         )
 
-    def _train_epoch(self, epoch: int) -> float:
+    def _parallel(self) -> torch.nn.Module:
+        """What a training step runs: the detector, or in a data-parallel run its DDP wrapper for
+        the parameters that need a gradient in this epoch."""
+        if self.world_size == 1:
+            return self.detector
+        params = [name for name, p in self.detector.named_parameters() if p.requires_grad]
+        if self._ddp is None or params != self._ddp_params:
+            self._ddp = None  # the old wrapper's gradient hooks go with it
+            self._ddp = DistributedDataParallel(
+                self.detector, device_ids=[self.device] if self.device.type == "cuda" else None
+            )
+            self._ddp_params = params
+        return self._ddp
+
+    def _train_epoch(self, epoch: int, writer: SummaryWriter | None) -> float:
         train = self.train_conf
-        seed_everything(train["seed"] + epoch)
+        seed_everything(train["seed"] + epoch, self.rank)
         self.train_set.set_epoch(epoch)
+        self.detector.set_epoch(epoch)
+        model = self._parallel()
+        # One permutation of (seed, epoch) for any number of processes; process r reads its
+        # positions r, r + world_size, ..., so that global batch k is the same utterances.
+        sampler = DistributedSampler(
+            self.train_set,
+            num_replicas=self.world_size,
+            rank=self.rank,
+            shuffle=True,
+            seed=train["seed"],
+            drop_last=True,
+        )
+        sampler.set_epoch(epoch)
         loader = DataLoader(
             self.train_set,
-            batch_size=train["batch_size"],
-            shuffle=True,
+            batch_size=self.batch_size,
+            sampler=sampler,
             drop_last=len(self.train_set) > train["batch_size"],
             num_workers=train["num_workers"],
+            collate_fn=self.train_set.collate,
+            pin_memory=self.device.type == "cuda",
             generator=torch.Generator().manual_seed(train["seed"] + epoch),
         )
-        self.detector.train(True)
+        model.train(True)
         total, count = 0.0, 0
+        term_totals: dict[str, float] = {}
         interactive = sys.stderr.isatty()
         progress = tqdm(
             loader,
             desc=f"epoch {epoch}",
             leave=False,
-            disable=None,
+            disable=None if self.is_main else True,
             mininterval=1 if interactive else 30,
         )
-        for step, (feats, labels, utts) in enumerate(progress, start=1):
-            feats, labels = feats.to(self.device), labels.to(self.device)
+        for step, batch in enumerate(progress, start=1):
+            batch = batch.to(self.device)
             with torch.autocast(
                 self.device.type,
                 dtype=self.autocast or torch.float32,
                 enabled=self.autocast is not None,
             ):
-                loss = self.detector.loss(self.detector.model(feats), labels)
+                loss, stats = model(batch)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"epoch {epoch} step {step}: the loss is {loss.item()} on the utterances "
-                    f"{' '.join(utts)} of {self.data.train_dir}; check their audio "
+                    f"{' '.join(batch.utts)} of {self.data.train_dir}; check their audio "
                     f"(python -m antispoof.bin.validate_data_dir --check_audio "
                     f"{self.data.train_dir}) or lower the learning rate"
                 )
@@ -220,42 +317,60 @@ class Trainer:
                 optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if train["grad_clip"]:
-                torch.nn.utils.clip_grad_norm_(
-                    [p for m in (self.detector.model, self.detector.loss) for p in m.parameters()],
-                    train["grad_clip"],
-                )
+                torch.nn.utils.clip_grad_norm_(self.detector.parameters(), train["grad_clip"])
             for optimizer in self.optimizers:
                 optimizer.step()
-            total += loss.item() * len(labels)
-            count += len(labels)
+            total += loss.item() * len(batch)
+            count += len(batch)
+            for name, value in stats.items():
+                term_totals[name] = term_totals.get(name, 0.0) + float(value) * len(batch)
             progress.set_postfix(loss=f"{total / count:.4f}")
+        # Means over every process's examples.
+        total, count, *terms = sum_over_ranks([total, count, *term_totals.values()], self.device)
+        if writer is not None:
+            for name, value in zip(term_totals, terms, strict=True):
+                writer.add_scalar(f"train/{name}", value / max(count, 1), epoch)
         return total / max(count, 1)
 
     def _dev_scores(self) -> dict[str, float]:
-        return score_utterances(
+        """Scores of the dev set, each process scoring a share; every process gets them all."""
+        utts = sorted(self.dev_labels)
+        share = score_utterances(
             self.detector,
-            sorted(self.dev_labels),
-            self.dev_source,
+            self.dev_reader,
+            utts[self.rank :: self.world_size],
             self.config["inference"],
-            self.train_conf["crop_frames"],
             self.device,
             num_workers=self.train_conf["num_workers"],
             autocast_dtype=self.autocast,
         )
+        scores = gather_dicts(share)
+        return {utt: scores[utt] for utt in utts}
 
     def run(self) -> dict[str, Any]:
         self.exp_dir.mkdir(parents=True, exist_ok=True)
         self.resume_if_possible()
-        writer = SummaryWriter(str(self.exp_dir / "tensorboard"))
+        resumed = gather_objects(self.epoch)
+        if len(set(resumed)) > 1:
+            raise ValueError(
+                f"the training processes resumed after epochs {resumed} (by rank): they do not "
+                f"all see {self.checkpoint_dir / 'last.pt'}; the experiment directory must be on "
+                "a file system that every node shares"
+            )
+        writer = SummaryWriter(str(self.exp_dir / "tensorboard")) if self.is_main else None
         log.info(
-            "%d trainable parameters; %d training utterances; device %s",
+            "%d trainable parameters; %d training utterances; device %s%s",
             self.detector.num_parameters(),
             len(self.train_set),
             self.device,
+            f", {self.world_size} processes" if self.world_size > 1 else "",
         )
         for epoch in range(self.epoch + 1, self.train_conf["epochs"] + 1):
             started = time.time()
-            train_loss = self._train_epoch(epoch)
+            train_loss = self._train_epoch(epoch, writer)
+            # Each process's last step updated its own BatchNorm statistics: score and keep
+            # rank 0's.
+            broadcast_buffers(self.detector)
             dev_eer = _dev_eer(self._dev_scores(), self.dev_labels)
             learning_rate = self.optimizers[0].param_groups[0]["lr"]
             for scheduler in self.schedulers:
@@ -263,6 +378,7 @@ class Trainer:
             improved = dev_eer < self.best_eer
             if improved:
                 self.best_eer, self.best_epoch = dev_eer, epoch
+            if improved and self.is_main:
                 save_checkpoint(
                     {
                         "detector": self.detector.state_dict(),
@@ -281,24 +397,25 @@ class Trainer:
             }
             self.history.append(record)
             self.epoch = epoch
-            save_checkpoint(
-                {
-                    "detector": self.detector.state_dict(),
-                    "optimizers": [o.state_dict() for o in self.optimizers],
-                    "schedulers": [s.state_dict() for s in self.schedulers],
-                    "epoch": epoch,
-                    "best_eer": self.best_eer,
-                    "best_epoch": self.best_epoch,
-                    "history": self.history,
-                    "inputs": self.inputs,
-                    "training_settings": training_settings(self.config),
-                },
-                self.checkpoint_dir / "last.pt",
-            )
-            writer.add_scalar("train/loss", train_loss, epoch)
-            writer.add_scalar("dev/eer", dev_eer, epoch)
-            writer.add_scalar("train/lr", learning_rate, epoch)
-            writer.flush()
+            if writer is not None:  # rank 0
+                save_checkpoint(
+                    {
+                        "detector": self.detector.state_dict(),
+                        "optimizers": [o.state_dict() for o in self.optimizers],
+                        "schedulers": [s.state_dict() for s in self.schedulers],
+                        "epoch": epoch,
+                        "best_eer": self.best_eer,
+                        "best_epoch": self.best_epoch,
+                        "history": self.history,
+                        "inputs": self.inputs,
+                        "training_settings": training_settings(self.config),
+                    },
+                    self.checkpoint_dir / "last.pt",
+                )
+                writer.add_scalar("train/loss", train_loss, epoch)
+                writer.add_scalar("dev/eer", dev_eer, epoch)
+                writer.add_scalar("train/lr", learning_rate, epoch)
+                writer.flush()
             log.info(
                 "epoch %d/%d: train loss %.4f, dev EER %.3f %%%s (%.0f s)",
                 epoch,
@@ -308,7 +425,6 @@ class Trainer:
                 " (best)" if improved else "",
                 record["seconds"],
             )
-        writer.close()
         summary = {
             "best_epoch": self.best_epoch,
             "best_dev_eer": self.best_eer,
@@ -316,5 +432,7 @@ class Trainer:
             "history": self.history,
             "parameters": self.detector.num_parameters(),
         }
-        (self.exp_dir / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if writer is not None:
+            writer.close()
+            (self.exp_dir / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary

@@ -1,0 +1,79 @@
+"""The engine on a CUDA device: training in bf16 autocast, cache against on-device features,
+and scores against the CPU's. Skipped without a GPU (the device tool runs them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from antispoof.bin import make_feats
+from antispoof.config import resolve_file, save_config
+from antispoof.data.dataset import AudioTable, ExampleReader, TrainingExamples, read_labels
+from antispoof.detector import build_detector
+from antispoof.scoring import score_utterances, scoring_reader
+from antispoof.training.trainer import Trainer, TrainingData
+from toy_data import make_toy_data_dir
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = {
+    "extends": [str(REPO / "egs/mini/conf/lfcc_resnet18_ocsoftmax.yaml")],
+    "model_conf": {"channels": [8, 8, 16, 16], "pooling_channels": 16, "embedding_dim": 16},
+    "train": {"batch_size": 8, "crop_seconds": 1.0, "num_workers": 0, "epochs": 2},
+    "optim_conf": {"lr": 0.003},
+}
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gpu")
+    (root / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    config = resolve_file(root / "tiny.yaml")
+    save_config(config, root / "exp" / "config.yaml")
+    train = make_toy_data_dir(root, "train", 32, 0)
+    dev = make_toy_data_dir(root, "dev", 16, 1)
+    out = root / "dump" / "feats"
+    options = ["--config", str(root / "exp/config.yaml"), "--branch", "lfcc", "--ngpu", "1"]
+    make_feats.main([*options, "--data_dir", str(train), "--out", str(out)])
+    return root, config, train, dev, root / "dump" / "feats.scp"
+
+
+def test_training_in_bf16_on_the_gpu_gives_finite_losses_and_a_useful_model(toy):
+    root, config, train, dev, _ = toy
+    summary = Trainer(root / "exp", config, TrainingData(train, dev), torch.device("cuda")).run()
+    assert all(torch.isfinite(torch.tensor(r["train_loss"])) for r in summary["history"])
+    assert summary["best_dev_eer"] < 0.5
+
+
+def test_gpu_features_equal_the_cache_made_on_the_gpu(toy):
+    _, config, train, _, scp = toy
+    detector = build_detector(config).cuda().eval()
+    plan = detector.crop_plan(1.0)
+    labels = read_labels(train)
+    cached = TrainingExamples(ExampleReader(train, plan, {"lfcc": scp}), labels, seed=1)
+    computed = TrainingExamples(ExampleReader(train, plan), labels, seed=1)
+    indices = list(range(len(cached)))
+    with_cache = cached.collate([cached[i] for i in indices]).to("cuda")
+    without = computed.collate([computed[i] for i in indices]).to("cuda")
+    torch.testing.assert_close(
+        detector.features(with_cache)["lfcc"], detector.features(without)["lfcc"], rtol=0, atol=1e-3
+    )
+
+
+def test_scores_on_the_gpu_match_the_cpu(toy):
+    _, config, _, dev, _ = toy
+    torch.manual_seed(0)
+    detector = build_detector(config).eval()
+    utts = sorted(AudioTable(dev, 16000).paths)
+    reader = scoring_reader(detector, dev, config["inference"], 1.0)
+    on_cpu = score_utterances(detector, reader, utts, config["inference"], torch.device("cpu"))
+    detector.cuda()
+    on_gpu = score_utterances(detector, reader, utts, config["inference"], torch.device("cuda"))
+    assert on_gpu == pytest.approx(on_cpu, abs=2e-3)
