@@ -185,3 +185,29 @@ def test_optimizer_groups_scale_learning_rates_and_give_parts_their_own(toy):
     assert [type(o).__name__ for o in optimizers] == ["Adam", "SGD"]
     assert [(g["name"], g["lr"]) for g in optimizers[0].param_groups] == [("model", 0.001)]
     assert optimizers[1].param_groups[0]["lr"] == pytest.approx(0.0003)  # the inherited one
+
+
+def test_batch_augmentation_acts_in_training_only(toy):
+    root, data_dir, _, _ = toy
+    spec = {**TINY, "augment": {"random_specmix": {"p": 1.0, "max_bands": 3, "gamma": 0.3}}}
+    (root / "mixed.yaml").write_text(yaml.safe_dump(spec))
+    config = resolve_file(root / "mixed.yaml")
+    torch.manual_seed(0)
+    detector = build_detector(config)
+    reader = scoring_reader(detector, data_dir, config["inference"], CROP)
+    utts = sorted(AudioTable(data_dir, 16000).paths)
+    cpu = torch.device("cpu")
+    first = score_utterances(detector, reader, utts, config["inference"], cpu)
+    again = score_utterances(detector, reader, utts, config["inference"], cpu)
+    assert first == again  # scoring never mixes examples
+    batch = TrainingExamples(
+        ExampleReader(data_dir, detector.crop_plan(CROP)), read_labels(data_dir), 0
+    )
+    examples = batch.collate([batch[i] for i in range(8)])
+    detector.train()
+    torch.manual_seed(1)
+    mixed_loss, _ = detector(examples)
+    detector.augmentations = torch.nn.ModuleList()
+    torch.manual_seed(1)
+    plain_loss, _ = detector(examples)
+    assert not torch.equal(mixed_loss, plain_loss)  # in training, p = 1 mixes every example
