@@ -41,40 +41,19 @@ from antispoof.training.checkpoint import load_checkpoint
 from antispoof.training.device import select_device
 from antispoof.training.distributed import Ranks
 from antispoof.training.trainer import Trainer, TrainingData, seed_everything
+from tiny_configs import SMALL_RESNET, TINY_WAV2VEC2, tiny_detector
 from toy_data import make_toy_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
 PROBE = Path(__file__).resolve().parent / "ddp_probe.py"
-MINI_CONFIG = REPO / "egs/mini/conf/lfcc_resnet18_ocsoftmax.yaml"
-SMALL_RESNET = {"channels": [8, 8, 16, 16], "pooling_channels": 16, "embedding_dim": 16}
-TINY = {
-    "extends": [str(MINI_CONFIG)],
-    "model_conf": SMALL_RESNET,
-    "train": {"batch_size": 8, "crop_seconds": 0.6, "num_workers": 0, "epochs": 2},
-    "optim_conf": {"lr": 0.003},
-}
+TINY = tiny_detector(crop_seconds=0.6, epochs=2)
 # A trainable encoder frozen for the first epoch: DDP must take its parameters in at epoch 2.
 FREEZE = {
     "inputs": {
         "ssl": {
             "frontend": "wav2vec2",
             "frontend_conf": {
-                "config": {
-                    "hidden_size": 16,
-                    "num_hidden_layers": 2,
-                    "num_attention_heads": 2,
-                    "intermediate_size": 32,
-                    "conv_dim": [8, 8],
-                    "conv_kernel": [10, 3],
-                    "conv_stride": [5, 2],
-                    "num_conv_pos_embeddings": 16,
-                    "num_conv_pos_embedding_groups": 2,
-                    "feat_extract_norm": "layer",
-                    "do_stable_layer_norm": True,
-                    "hidden_dropout": 0.0,
-                    "attention_dropout": 0.0,
-                    "activation_dropout": 0.0,
-                },
+                "config": TINY_WAV2VEC2,
                 "layers": [1, 2],
             },
         }

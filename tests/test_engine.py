@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from pathlib import Path
 
 import kaldiio
 import numpy as np
@@ -27,15 +26,10 @@ from antispoof.detector import build_detector
 from antispoof.frontends.base import FeatureSpec
 from antispoof.scoring import score_utterances, scoring_reader
 from antispoof.training.trainer import build_optimizers
+from tiny_configs import tiny_detector
 from toy_data import make_toy_data_dir
 
-REPO = Path(__file__).resolve().parents[1]
-MINI_CONFIG = REPO / "egs/mini/conf/lfcc_resnet18_ocsoftmax.yaml"
-TINY = {
-    "extends": [str(MINI_CONFIG)],
-    "model_conf": {"channels": [8, 8, 16, 16], "pooling_channels": 16, "embedding_dim": 16},
-    "train": {"batch_size": 8, "crop_seconds": 1.0, "num_workers": 0, "epochs": 1},
-}
+TINY = tiny_detector(crop_seconds=1.0, epochs=1)
 CROP = 1.0  # seconds: the toy utterances last 0.5 to 2 s, so some are shorter than a crop
 
 

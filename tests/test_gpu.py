@@ -3,8 +3,6 @@ and scores against the CPU's. Skipped without a GPU (the device tool runs them).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 import yaml
@@ -15,6 +13,7 @@ from antispoof.data.dataset import AudioTable, ExampleReader, TrainingExamples, 
 from antispoof.detector import build_detector
 from antispoof.scoring import score_utterances, scoring_reader
 from antispoof.training.trainer import Trainer, TrainingData
+from tiny_configs import tiny_detector
 from toy_data import make_toy_data_dir
 
 pytestmark = [
@@ -22,13 +21,7 @@ pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
 ]
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = {
-    "extends": [str(REPO / "egs/mini/conf/lfcc_resnet18_ocsoftmax.yaml")],
-    "model_conf": {"channels": [8, 8, 16, 16], "pooling_channels": 16, "embedding_dim": 16},
-    "train": {"batch_size": 8, "crop_seconds": 1.0, "num_workers": 0, "epochs": 2},
-    "optim_conf": {"lr": 0.003},
-}
+TINY = tiny_detector(crop_seconds=1.0, epochs=2)
 
 
 @pytest.fixture(scope="module")

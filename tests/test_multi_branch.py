@@ -19,26 +19,10 @@ from torch.utils.tensorboard import SummaryWriter
 from antispoof.config import resolve_file, save_config
 from antispoof.training.checkpoint import load_checkpoint
 from antispoof.training.trainer import Trainer, TrainingData
+from tiny_configs import SMALL_RESNET, TINY_WAV2VEC2
 from toy_data import make_toy_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_WAV2VEC2 = {
-    "hidden_size": 16,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 32,
-    "conv_dim": [8, 8],
-    "conv_kernel": [10, 3],
-    "conv_stride": [5, 2],
-    "num_conv_pos_embeddings": 16,
-    "num_conv_pos_embedding_groups": 2,
-    "feat_extract_norm": "layer",
-    "do_stable_layer_norm": True,
-    "hidden_dropout": 0.0,
-    "attention_dropout": 0.0,
-    "activation_dropout": 0.0,
-}
-SMALL_RESNET = {"channels": [8, 8, 16, 16], "pooling_channels": 16, "embedding_dim": 16}
 TWO_BRANCHES = {
     "inputs": {
         "lfcc": {"frontend": "lfcc"},

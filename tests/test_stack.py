@@ -10,6 +10,7 @@ from antispoof.frontends.base import FeatureSpec
 from antispoof.frontends.common import WHOLE_INPUT
 from antispoof.frontends.stack import resize_frames
 from antispoof.registry import ConfigError
+from tiny_configs import TINY_WAV2VEC2
 
 # Two LFCCs of different frame rates and dims: 60 dims every 10 ms, 39 dims every 20 ms.
 TWO_RATES = {
@@ -117,19 +118,7 @@ def test_branches_on_the_reference_grid_keep_the_window_property():
 
 
 def test_trainable_and_deterministic_compose():
-    tiny = {
-        "hidden_size": 16,
-        "num_hidden_layers": 1,
-        "num_attention_heads": 2,
-        "intermediate_size": 32,
-        "conv_dim": [8, 8],
-        "conv_kernel": [10, 3],
-        "conv_stride": [5, 2],
-        "num_conv_pos_embeddings": 16,
-        "num_conv_pos_embedding_groups": 2,
-        "feat_extract_norm": "layer",
-        "do_stable_layer_norm": True,
-    }
+    tiny = {**TINY_WAV2VEC2, "num_hidden_layers": 1}
     frozen = stack({"lfcc": {"frontend": "lfcc"}, "raw": {"frontend": "raw"}})
     assert not frozen.trainable and frozen.cacheable
     with_encoder = stack(

@@ -28,16 +28,10 @@ from antispoof.errors import NonFiniteLossError
 from antispoof.markers import StaleWorkError, stage_inputs, training_settings
 from antispoof.training.checkpoint import load_checkpoint, save_checkpoint
 from antispoof.training.trainer import Trainer, TrainingData
+from tiny_configs import REPO, tiny_detector
 from toy_data import make_toy_data_dir
 
-REPO = Path(__file__).resolve().parents[1]
-MINI_CONFIG = REPO / "egs/mini/conf/lfcc_resnet18_ocsoftmax.yaml"
-TINY = {
-    "extends": [str(MINI_CONFIG)],
-    "model_conf": {"channels": [8, 8, 16, 16], "pooling_channels": 16, "embedding_dim": 16},
-    "train": {"batch_size": 8, "crop_seconds": 0.6, "num_workers": 0, "epochs": 2},
-    "optim_conf": {"lr": 0.003},
-}
+TINY = tiny_detector(crop_seconds=0.6, epochs=2)
 TAG = "tiny"
 
 

@@ -12,27 +12,10 @@ from antispoof.frontends.base import FeatureSpec
 from antispoof.frontends.common import WHOLE_INPUT, ModelNotFoundError
 from antispoof.frontends.wav2vec2 import Wav2Vec2
 from antispoof.registry import ConfigError
+from tiny_configs import TINY_WAV2VEC2
 
-# XLS-R's architecture in miniature: layer-normalised convolutions and stable layer norm, an
-# attention mask; 2 conv layers with hop 5 * 2 = 10 and receptive field 10 + 2 * 5 = 20 samples.
-# No dropout, so that train-mode outputs can be compared.
-TINY = {
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-    "conv_dim": [8, 8],
-    "conv_kernel": [10, 3],
-    "conv_stride": [5, 2],
-    "num_conv_pos_embeddings": 16,
-    "num_conv_pos_embedding_groups": 2,
-    "feat_extract_norm": "layer",
-    "do_stable_layer_norm": True,
-    "hidden_dropout": 0.0,
-    "attention_dropout": 0.0,
-    "activation_dropout": 0.0,
-    "feat_proj_dropout": 0.0,
-}
+# tiny_configs.TINY_WAV2VEC2, twice as wide.
+TINY = {**TINY_WAV2VEC2, "hidden_size": 32, "intermediate_size": 64}
 # wav2vec2-base's architecture: group norm over the first convolution's whole input, no mask.
 TINY_GROUP_NORM = {**TINY, "feat_extract_norm": "group", "do_stable_layer_norm": False}
 LENGTHS = [5, 19, 20, 21, 333, 1000]

@@ -1,0 +1,40 @@
+"""Tiny configurations shared by the tests: they train in seconds on a CPU and need no download."""
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MINI_OCSOFTMAX = REPO / "egs/mini/conf/lfcc_resnet18_ocsoftmax.yaml"
+
+# XLS-R's architecture in miniature, randomly initialised: layer-normalised convolutions and
+# stable layer norm, an attention mask; 2 conv layers with hop 5 * 2 = 10 and receptive field
+# 10 + 2 * 5 = 20 samples. No dropout, so that train-mode outputs can be compared.
+TINY_WAV2VEC2 = {
+    "hidden_size": 16,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 32,
+    "conv_dim": [8, 8],
+    "conv_kernel": [10, 3],
+    "conv_stride": [5, 2],
+    "num_conv_pos_embeddings": 16,
+    "num_conv_pos_embedding_groups": 2,
+    "feat_extract_norm": "layer",
+    "do_stable_layer_norm": True,
+    "hidden_dropout": 0.0,
+    "attention_dropout": 0.0,
+    "activation_dropout": 0.0,
+    "feat_proj_dropout": 0.0,
+}
+
+# The mini recipe's ResNet18, narrower still.
+SMALL_RESNET = {"channels": [8, 8, 16, 16], "pooling_channels": 16, "embedding_dim": 16}
+
+
+def tiny_detector(**train: object) -> dict:
+    """The mini recipe's LFCC-ResNet18 with OC-Softmax, tiny, with these `train` settings."""
+    return {
+        "extends": [str(MINI_OCSOFTMAX)],
+        "model_conf": SMALL_RESNET,
+        "train": {"batch_size": 8, "num_workers": 0, **train},
+        "optim_conf": {"lr": 0.003},
+    }
