@@ -141,7 +141,7 @@ def test_scoring_segments_cover_each_utterance(toy):
     detector = build_detector(config)
     reader = scoring_reader(detector, data_dir, config["inference"], CROP)
     utts = sorted(AudioTable(data_dir, 16000).paths)
-    dataset = ScoringExamples(reader, utts, hop_samples=4800, labels={})
+    dataset = ScoringExamples(reader, utts, hop_samples=4800)
     for index, utt in enumerate(utts):
         length = len(AudioTable(data_dir, 16000).read(utt))
         segments = dataset[index]

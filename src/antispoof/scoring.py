@@ -41,7 +41,7 @@ def score_utterances(
     hop_samples = (
         round(hop_seconds * plan.sample_rate) if hop_seconds is not None else plan.samples // 2
     )
-    dataset = ScoringExamples(reader, utts, hop_samples, labels={})
+    dataset = ScoringExamples(reader, utts, hop_samples)
     # A loader batch of utterances gives at least batch_size segments, scored in chunks of
     # batch_size; whole utterances differ in length and are scored one at a time.
     loader = DataLoader(

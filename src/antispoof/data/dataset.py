@@ -22,7 +22,7 @@ from antispoof.data.batch import Batch
 from antispoof.data.crops import Crop, CropPlan
 from antispoof.data.datadir import line_origin
 from antispoof.data.kaldi_files import TableError, read_table
-from antispoof.labels import CLASS_OF, one_hot
+from antispoof.labels import BONAFIDE, CLASS_OF, one_hot
 
 # A waveform-level augmentation: (samples, generator) -> samples, run in the workers.
 WaveformAugmentation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -213,15 +213,16 @@ class TrainingExamples(Dataset):
 
 
 class ScoringExamples(Dataset):
-    """Every scoring segment of an utterance (or the whole of it, with a `full` plan)."""
+    """Every scoring segment of an utterance (or the whole of it, with a `full` plan).
 
-    def __init__(
-        self, reader: ExampleReader, utts: list[str], hop_samples: int, labels: Mapping[str, int]
-    ) -> None:
+    Scoring needs no labels (it scores audio whose label may be unknown): every example's target
+    is the bona fide class, which nothing reads.
+    """
+
+    def __init__(self, reader: ExampleReader, utts: list[str], hop_samples: int) -> None:
         self.reader = reader
         self.utts = utts
         self.hop_samples = hop_samples
-        self.labels = labels
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -240,8 +241,7 @@ class ScoringExamples(Dataset):
         examples = []
         for start in starts:
             crop = plan.crop(start, length)
-            label = self.labels.get(utt, 0)
-            example = self.reader.example(utt, label, crop, wav, cached, plan=plan)
+            example = self.reader.example(utt, BONAFIDE, crop, wav, cached, plan=plan)
             example["utt_index"] = index
             examples.append(example)
         return examples
