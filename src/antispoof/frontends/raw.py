@@ -37,6 +37,16 @@ class Raw(Frontend):
     def spec(self) -> FeatureSpec:
         return self._spec
 
+    # Caching the waveform would copy the corpus into the feature store (tens of GB for 2019
+    # LA) to save nothing: the detector takes it from the batch as it is.
+    @classmethod
+    def cacheable_with(cls, **settings: Any) -> bool:
+        return False
+
+    @property
+    def cacheable(self) -> bool:
+        return False
+
     def forward(
         self, wav: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
