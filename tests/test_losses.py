@@ -332,7 +332,11 @@ def test_sum_resolves_every_term_completely():
     resolved = resolved_loss_conf("sum", WAVESPEC_SUM)
     assert resolved == {
         "terms": {
-            "ce": {"loss": "softmax", "loss_conf": {"num_classes": 2}, "weight": 1.0},
+            "ce": {
+                "loss": "softmax",
+                "loss_conf": {"num_classes": 2, "score": "logodds", "class_weights": None},
+                "weight": 1.0,
+            },
             "scl": {"loss": "single_center", "loss_conf": {"margin": 0.3}, "weight": 0.5},
         },
         "scorer": "ce",

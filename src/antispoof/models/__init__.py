@@ -1,7 +1,8 @@
 """Back-end classifiers: named features `(B, C, T, F)` to embeddings `(B, embedding_dim)`."""
 
+from antispoof.models.aasist import AASIST
 from antispoof.models.base import MODELS, Backbone
 from antispoof.models.late_fusion import LateFusion
 from antispoof.models.resnet18 import ResNet18
 
-__all__ = ["MODELS", "Backbone", "LateFusion", "ResNet18"]
+__all__ = ["AASIST", "MODELS", "Backbone", "LateFusion", "ResNet18"]
