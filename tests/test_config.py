@@ -95,7 +95,7 @@ def test_overrides_and_derived_tags():
 
 
 def test_branch_tag_changes_with_any_frontend_setting():
-    config = resolve_file(EXPERIMENT_CONFIGS[0])
+    config = resolve_file(MINI_SOFTMAX)
     other = resolve(apply_overrides(config, ["inputs.lfcc.frontend_conf.n_ceps=19"]))
     assert branch_tag(config["inputs"]["lfcc"]).startswith("lfcc_")
     assert branch_tag(config["inputs"]["lfcc"]) != branch_tag(other["inputs"]["lfcc"])

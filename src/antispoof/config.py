@@ -74,6 +74,9 @@ class TrainConf:
                 raise ConfigError(f"train.freeze.{branch} must be a number of epochs >= 0")
 
 
+INFERENCE_MODES = ("segments", "first", "full")
+
+
 @dataclass
 class InferenceConf:
     """How an utterance is scored (the `inference` block); deterministic in every mode.
@@ -81,7 +84,10 @@ class InferenceConf:
     `segments`: windows of `segment_seconds` (default: the training crop) every
     `segment_hop_seconds` (default: half a window), the last one flush with the end; shorter
     utterances give one repeat-padded window as in training. The utterance score is the mean of
-    its window scores. `full`: the whole utterance in one pass (batch size 1).
+    its window scores. `first`: only the first window of `segment_seconds`, repeat-padded when
+    the utterance is shorter; the rest of a longer utterance is not looked at (what the official
+    AASIST evaluation does: the first 64,600 samples). `full`: the whole utterance in one pass
+    (batch size 1).
     """
 
     mode: str = "segments"
@@ -90,8 +96,10 @@ class InferenceConf:
     batch_size: int = 32
 
     def __post_init__(self) -> None:
-        if self.mode not in ("segments", "full"):
-            raise ConfigError(f"inference.mode must be segments or full, not {self.mode!r}")
+        if self.mode not in INFERENCE_MODES:
+            raise ConfigError(
+                f"inference.mode must be one of {', '.join(INFERENCE_MODES)}, not {self.mode!r}"
+            )
         for name in ("segment_seconds", "segment_hop_seconds"):
             value = getattr(self, name)
             if value is not None and value <= 0:

@@ -6,7 +6,8 @@ Usage:
         [--ngpu N]
 
 Scoring is deterministic: the `inference` block of the experiment's config says how (segment
-windows averaged, or the full utterance). Run on a split of the data directory for parallel jobs.
+windows averaged, the first window only, or the full utterance). Run on a split of the data
+directory for parallel jobs.
 """
 
 from __future__ import annotations

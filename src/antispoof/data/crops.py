@@ -128,11 +128,12 @@ class CropPlan:
             window_end=min(num_samples, start + self.samples + self.margin),
         )
 
-    def segment_starts(self, lengths: Mapping[str, int], hop_samples: int) -> list[int]:
+    def segment_starts(self, lengths: Mapping[str, int], hop_samples: int | None) -> list[int]:
         """Starts of scoring segments every `hop_samples` (rounded to the grid), the last one
-        flush with the latest start; one segment from 0 for a short utterance."""
+        flush with the latest start; one segment from 0 for a short utterance, and for any
+        utterance when `hop_samples` is None (only the first window is scored)."""
         last = self.last_start(lengths)
-        if last <= 0:
+        if last <= 0 or hop_samples is None:
             return [0]
         hop = max(self.grid, _round_up(hop_samples, self.grid))
         starts = list(range(0, last + 1, hop))

@@ -3,14 +3,16 @@ and epoch) and for scoring (every segment, deterministic), collated into `Batch`
 
 Workers read audio (only when some branch needs it), choose crops (antispoof.data.crops), read
 cached features of frozen branches, and apply waveform-level augmentation; they never hold
-model weights.
+model weights. The audio comes from an `AudioSource`: a data directory's `wav.scp`
+(`AudioTable`), or waveforms already in memory (`InMemoryAudio`, what `detect` scores), so that
+the same crop and segment logic serves both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import kaldiio
 import numpy as np
@@ -40,6 +42,14 @@ def read_labels(data_dir: str | Path) -> dict[str, int]:
     return labels
 
 
+class AudioSource(Protocol):
+    """Where a reader gets an utterance's waveform: mono float32 samples at `sample_rate`."""
+
+    sample_rate: int
+
+    def read(self, utt: str) -> np.ndarray: ...
+
+
 class AudioTable:
     """The audio of a data directory's `wav.scp`; errors name its line in the original
     directory (not in a split part)."""
@@ -55,6 +65,26 @@ class AudioTable:
     def read(self, utt: str) -> np.ndarray:
         where = self._origin.where(self._lines[utt])
         return read_audio(self.paths[utt], where, self.sample_rate)
+
+
+class InMemoryAudio:
+    """Waveforms already in memory by key, mono at `sample_rate` (files that `detect` read,
+    downmixed and resampled itself, or any audio a caller holds)."""
+
+    def __init__(self, waveforms: Mapping[str, np.ndarray], sample_rate: int) -> None:
+        self.waveforms: dict[str, np.ndarray] = {}
+        for key, wav in waveforms.items():
+            wav = np.asarray(wav, dtype=np.float32)
+            if wav.ndim != 1 or wav.size == 0:
+                raise ValueError(
+                    f"{key}: a waveform must hold mono samples, shape (N,) with N > 0, "
+                    f"not {wav.shape}"
+                )
+            self.waveforms[key] = wav
+        self.sample_rate = sample_rate
+
+    def read(self, utt: str) -> np.ndarray:
+        return self.waveforms[utt]
 
 
 class FeatureCache:
@@ -76,21 +106,32 @@ class FeatureCache:
 
 
 class ExampleReader:
-    """Reads the crops of an utterance: its waveform window and its cached branches' frames."""
+    """Reads the crops of an utterance: its waveform window and its cached branches' frames.
+
+    `source` is a data directory (its `wav.scp`) or any AudioSource; feature caches cover a
+    data directory's utterances, so they come only with one.
+    """
 
     def __init__(
         self,
-        data_dir: str | Path,
+        source: str | Path | AudioSource,
         plan: CropPlan,
         caches: Mapping[str, str | Path] | None = None,
         augmentation: WaveformAugmentation | None = None,
     ) -> None:
         self.plan = plan
-        self.audio = AudioTable(data_dir, plan.sample_rate)
+        audio = AudioTable(source, plan.sample_rate) if isinstance(source, str | Path) else source
+        if audio.sample_rate != plan.sample_rate:
+            raise ValueError(
+                f"the audio is at {audio.sample_rate} Hz, the model takes {plan.sample_rate} Hz"
+            )
+        self.audio: AudioSource = audio
         unknown = sorted(set(caches or {}) - set(plan.specs))
         if unknown:
             raise ValueError(f"feature caches of unknown branches {unknown}")
-        self.caches = {name: FeatureCache(scp, self.audio) for name, scp in (caches or {}).items()}
+        if caches and not isinstance(audio, AudioTable):
+            raise ValueError("feature caches cover the utterances of a data directory's wav.scp")
+        self.caches = {name: FeatureCache(scp, audio) for name, scp in (caches or {}).items()}
         if augmentation is not None and self.caches:
             raise ValueError(
                 "waveform augmentation changes the audio, so cached features would not match "
@@ -213,13 +254,14 @@ class TrainingExamples(Dataset):
 
 
 class ScoringExamples(Dataset):
-    """Every scoring segment of an utterance (or the whole of it, with a `full` plan).
+    """Every scoring segment of an utterance, one every `hop_samples` (None: the first one
+    only), or the whole of it with a `full` plan.
 
     Scoring needs no labels (it scores audio whose label may be unknown): every example's target
     is the bona fide class, which nothing reads.
     """
 
-    def __init__(self, reader: ExampleReader, utts: list[str], hop_samples: int) -> None:
+    def __init__(self, reader: ExampleReader, utts: list[str], hop_samples: int | None) -> None:
         self.reader = reader
         self.utts = utts
         self.hop_samples = hop_samples
