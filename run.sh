@@ -262,6 +262,28 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
   for experiment in "${experiments[@]}"; do
     read -r dir _ <<<"${experiment}"
     dirs+=("${dir}")
+    # The calibration (scores to LLRs, for actDCF and Cllr) is refitted at every run from dev
+    # scores that are current, which stage 4 makes when the dev set is among --test_sets. Without
+    # them the sets are evaluated uncalibrated, and an earlier calibration.json, which may belong
+    # to other scores, is removed rather than left for `detect`.
+    calibration_args=()
+    if [ -z "${dev_set}" ]; then
+      log "stage 5: no --dev_set: evaluating ${dir} without calibration"
+    else
+      check_marker "${dir}/${dev_set}/.done.score" score --data_dir "data/${dev_set}" \
+        --config "${dir}/config.yaml" --checkpoint "${dir}/checkpoints/best.pt"
+      if [ "${marker_status}" -eq 0 ]; then
+        log "stage 5: calibrating ${dir} on its scores of data/${dev_set}"
+        python -m antispoof.bin.calibrate --scores "${dir}/${dev_set}/scores.txt" \
+          --data_dir "data/${dev_set}" --out "${dir}/calibration.json"
+        calibration_args=(--calibration "${dir}/calibration.json")
+      else
+        log "stage 5: not calibrating ${dir}: ${verdict}; its sets are evaluated without" \
+          "calibration and any earlier calibration.json is removed (stage 4 scores" \
+          "data/${dev_set} when it is among --test_sets)"
+        rm -f "${dir}/calibration.json"
+      fi
+    fi
     for set in ${test_sets}; do
       # Only scores that stage 4 finished, from the current model and data, are evaluated.
       check_marker "${dir}/${set}/.done.score" score --data_dir "data/${set}" \
@@ -275,7 +297,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
       # The ASV data for the t-DCF (asv_scores.txt for 2019, asv2021/ for 2021 LA) is read from
       # the data directory.
       python -m antispoof.bin.evaluate --scores "${dir}/${set}/scores.txt" --data_dir "data/${set}" \
-        --out "${dir}/${set}/metrics.json" --plots_dir "${dir}/${set}"
+        --out "${dir}/${set}/metrics.json" --plots_dir "${dir}/${set}" "${calibration_args[@]}"
     done
     python -m antispoof.bin.collect_results --out "${dir}/RESULTS.md" "${dir}" >/dev/null
   done

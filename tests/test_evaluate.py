@@ -12,8 +12,15 @@ import pytest
 from antispoof.bin import collect_results
 from antispoof.bin import evaluate as evaluate_cli
 from antispoof.data.kaldi_files import write_table
+from antispoof.evaluation.calibration import (
+    CALIBRATION_FILE,
+    Calibration,
+    fit_calibration,
+    write_calibration,
+)
 from antispoof.evaluation.evaluate import evaluate
 from antispoof.evaluation.score_file import ScoreFileError, read_scores
+from antispoof.metrics.asvspoof5 import act_dcf, cllr
 from antispoof.metrics.det import compute_eer
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -39,8 +46,12 @@ BASE_KEYS = {
     "eer_threshold",
     "eer_negated",
     "polarity_warning",
+    "min_dcf",
+    "min_dcf_negated",
+    "min_cllr",
     "per_attack",
 }
+CALIBRATED_KEYS = {"act_dcf", "cllr", "calibration"}
 TDCF_KEYS = {
     "asv_scores_file",
     "tdcf_formulation",
@@ -96,6 +107,51 @@ def test_evaluate_figures(scores_file, data_dir):
     # (1, .5) (1, 0): |d| 1, .75, .5, .25, .25, ... -> first, k3: (.75 + 1) / 2.
     assert metrics["per_attack"]["A01"] == {"eer": 0.375, "eer_negated": 0.875, "n_spoof": 2}
     assert metrics["per_attack"]["A02"]["n_spoof"] == 3
+    # min DCF = min over DET points of 1.9 frr + far; sorted -.5s .1s .2b .3s 1s 1.5b 1.7s 2b
+    # 3.1b: k2 rejects the two lowest spoofs (frr 0, far .6), and every point that rejects a
+    # bona fide trial costs at least .475 + .2. Negated, only accept-all (1) is that cheap.
+    assert metrics["min_dcf"] == pytest.approx(0.6)
+    assert metrics["min_dcf_negated"] == pytest.approx(1.0)
+    assert 0 < metrics["min_cllr"] < 1
+
+
+def calibration_of(scale, offset):
+    return Calibration(
+        scale=scale, offset=offset, fitted_on="data/dev", n_bonafide=4, n_spoof=5, eer_threshold=1
+    )
+
+
+def test_evaluate_with_a_calibration(scores_file, data_dir):
+    calibration = calibration_of(2.0, -2.0)
+    metrics = evaluate(scores_file, data_dir, calibration=calibration)
+    assert set(metrics) == BASE_KEYS | CALIBRATED_KEYS
+    bonafide = [2 * score - 2 for label, _, score in TRIALS.values() if label == "bonafide"]
+    spoof = [2 * score - 2 for label, _, score in TRIALS.values() if label == "spoof"]
+    # LLRs 2, 1, -1.6, 4.2 and -1.8, -1.4, 1.4, -3, 0 against -ln 1.9 = -.64: one bona fide
+    # missed, two spoofs accepted: (.95 / 4 + .5 * 2 / 5) / .5.
+    assert metrics["act_dcf"] == act_dcf(bonafide, spoof) == pytest.approx(0.875)
+    assert metrics["cllr"] == pytest.approx(cllr(bonafide, spoof), rel=1e-15)
+    assert metrics["calibration"] == calibration.to_json()
+    # Calibration changes neither the ranking figures nor min Cllr.
+    uncalibrated = evaluate(scores_file, data_dir)
+    for key in ("eer", "min_dcf", "min_dcf_negated", "min_cllr"):
+        assert metrics[key] == uncalibrated[key]
+
+
+def test_subsets_get_the_asvspoof5_figures(scores_file, data_dir):
+    subsets = {
+        utt: "eval" if utt in {"b1", "b3", "s1", "s3", "s4"} else "progress" for utt in TRIALS
+    }
+    write_table(data_dir / "utt2subset", subsets)
+    metrics = evaluate(scores_file, data_dir, calibration=calibration_of(2.0, -2.0))
+    eval_figures = metrics["per_subset"]["eval"]
+    # eval: b 2.0, .2 and s .1, 1.7, -.5 -> LLRs 2, -1.6 | -1.8, 1.4, -3: one miss of two, one
+    # false alarm of three: (.95 / 2 + .5 / 3) / .5.
+    assert eval_figures["act_dcf"] == pytest.approx((0.95 / 2 + 0.5 / 3) / 0.5)
+    assert eval_figures["cllr"] == pytest.approx(cllr([2.0, -1.6], [-1.8, 1.4, -3.0]))
+    # sorted -.5s .1s .2b 1.7s 2b: k2 (frr 0, far 1/3) is the cheapest point.
+    assert eval_figures["min_dcf"] == pytest.approx(1 / 3)
+    assert {"min_dcf_negated", "min_cllr"} <= set(metrics["per_subset"]["progress"])
 
 
 def test_evaluate_with_asv_scores(scores_file, data_dir, asv_file):
@@ -219,6 +275,35 @@ def test_cli_writes_metrics_and_plots(scores_file, data_dir, asv_file, capsys):
     assert f"EER {100 * metrics['eer']:.3f} %" in summary and "min t-DCF" in summary
 
 
+def test_cli_with_a_calibration_file(tmp_path, scores_file, data_dir, capsys):
+    path = tmp_path / "exp" / CALIBRATION_FILE
+    write_calibration(path, fit_calibration([1.0, 2.0, 3.0], [0.0, 1.5, -1.0], "data/dev"))
+    args = ["--scores", str(scores_file), "--data_dir", str(data_dir)]
+    assert evaluate_cli.main([*args, "--calibration", str(path)]) == 0
+    metrics = json.loads((scores_file.parent / "metrics.json").read_text())
+    assert set(metrics) == BASE_KEYS | CALIBRATED_KEYS
+    assert metrics["calibration"]["fitted_on"] == "data/dev"
+    summary = capsys.readouterr().out
+    assert f"min DCF {metrics['min_dcf']:.4f}" in summary
+    assert f"calibrated on data/dev: actDCF {metrics['act_dcf']:.4f}" in summary
+    assert evaluate_cli.main(args) == 0
+    assert "not calibrated: no actDCF or Cllr" in capsys.readouterr().out
+
+
+def test_cli_refuses_a_bad_calibration_file(tmp_path, scores_file, data_dir):
+    path = tmp_path / CALIBRATION_FILE
+    path.write_text('{"scale": 1}')
+    command = [sys.executable, "-m", "antispoof.bin.evaluate", "--scores", str(scores_file)]
+    done = subprocess.run(
+        [*command, "--data_dir", str(data_dir), "--calibration", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"evaluate: error: {path}: no offset" in done.stderr
+
+
 def test_cli_output_paths(tmp_path, scores_file, data_dir):
     out = tmp_path / "elsewhere" / "m.json"
     plots = tmp_path / "plots"
@@ -285,6 +370,48 @@ def test_collect_results(tmp_path, capsys):
     assert "| A17 | 90.820 (negated: **9.180**) | – |" in text
     assert "| A07 | 99.880 (negated: **0.120**) | 0.370 |" in text
     assert row in capsys.readouterr().out
+
+
+def test_collect_results_adds_asvspoof5_columns_where_figures_exist(tmp_path, capsys):
+    calibrated = fake_metrics(0.05, 0.95, {"A07": 0.01, "A08": 0.09})
+    calibrated.update(
+        min_dcf=0.1234,
+        min_dcf_negated=0.98765,
+        min_cllr=0.2,
+        act_dcf=0.25,
+        cllr=0.5,
+        calibration={"fitted_on": "data/dev"},
+    )
+    uncalibrated = fake_metrics(0.3, 0.2, {"A07": 0.3}) | {
+        "min_dcf": 0.9,
+        "min_dcf_negated": 0.7,
+        "min_cllr": 0.8,
+    }
+    older = fake_metrics(0.1, 0.9, {"A07": 0.1})  # a metrics.json from before these figures
+    for test_set, metrics in (("eval", calibrated), ("itw", uncalibrated), ("old", older)):
+        path = tmp_path / "exp" / "ocsoftmax" / test_set / "metrics.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(metrics))
+    out = tmp_path / "RESULTS.md"
+    assert collect_results.main(["--out", str(out), str(tmp_path / "exp" / "ocsoftmax")]) == 0
+    text = out.read_text()
+    header = (
+        "| experiment | test set | EER (%) | EER, negated scores (%) | min t-DCF | "
+        "min t-DCF, negated | min DCF | min DCF, negated | actDCF | min Cllr (bits) | "
+        "Cllr (bits) | #bona fide / #spoof |"
+    )
+    assert header in text
+    rows = [
+        "| ocsoftmax | eval | 5.000 | 95.000 | – | – | 0.1234 | 0.9877 | 0.2500 | 0.2000 | 0.5000 "
+        "| 4 / 5 |",
+        "| ocsoftmax | itw | 30.000 | **20.000** (lower) | – | – | 0.9000 | **0.7000** (lower) | – "
+        "| 0.8000 | – | 4 / 5 |",
+        "| ocsoftmax | old | 10.000 | 90.000 | – | – | – | – | – | – | – | 4 / 5 |",
+    ]
+    for row in rows:
+        assert row in text
+    assert "Pspoof 0.05, Cmiss 1, Cfa 10" in text and "dev scores of data/dev" in text
+    assert header in capsys.readouterr().out
 
 
 def test_collect_results_needs_metrics(tmp_path):

@@ -1,11 +1,23 @@
-"""DET/EER and t-DCF against hand-derived values and a transcription of the official code."""
+"""DET/EER, t-DCF and the ASVspoof 5 figures against hand-derived values and transcriptions of
+the official code."""
 
 from __future__ import annotations
+
+import math
+import warnings
 
 import numpy as np
 import pytest
 
 from antispoof.metrics.asv_scores import AsvScores, read_asv_scores
+from antispoof.metrics.asvspoof5 import (
+    ASVSPOOF5_COSTS,
+    DcfCosts,
+    act_dcf,
+    cllr,
+    min_cllr_from_ranking,
+    min_dcf_from_det,
+)
 from antispoof.metrics.det import compute_det_curve, compute_eer
 from antispoof.metrics.ranking import RankedScores
 from antispoof.metrics.tdcf import (
@@ -284,3 +296,202 @@ def test_2021_weights_validity():
     assert not valid_2021_weights(TdcfCoefficients(0.0, 0.9, 0.0))  # 0 / 0: NaN officially
     assert not valid_2021_weights(TdcfCoefficients(0.1, -0.2, 0.3))  # a negative normaliser
     assert not valid_2021_weights(TdcfCoefficients(-0.1, 0.9, 0.3))  # no rates give C0 < 0
+
+
+# ASVspoof 5: transcriptions of asvspoof-challenge/asvspoof5 evaluation-package/
+# calculate_modules.py (compute_mindcf, compute_actDCF, calculate_CLLR), as
+# calculate_metrics.py calls them (Pspoof 0.05, Cmiss 1, Cfa 10).
+def _official_compute_mindcf(frr, far, thresholds, Pspoof, Cmiss, Cfa):  # noqa: N803
+    min_c_det = float("inf")
+    min_c_det_threshold = thresholds
+    p_target = 1 - Pspoof
+    for i in range(0, len(frr)):
+        c_det = Cmiss * frr[i] * p_target + Cfa * far[i] * (1 - p_target)
+        if c_det < min_c_det:
+            min_c_det = c_det
+            min_c_det_threshold = thresholds[i]
+    c_def = min(Cmiss * p_target, Cfa * (1 - p_target))
+    return min_c_det / c_def, min_c_det_threshold
+
+
+def _official_compute_actdcf(bonafide_scores, spoof_scores, Pspoof, Cmiss, Cfa):  # noqa: N803
+    beta = Cmiss * (1 - Pspoof) / (Cfa * Pspoof)
+    threshold = -np.log(beta)
+    rate_miss = np.sum(bonafide_scores < threshold) / bonafide_scores.size
+    rate_fa = np.sum(spoof_scores >= threshold) / spoof_scores.size
+    act = Cmiss * (1 - Pspoof) * rate_miss + Cfa * Pspoof * rate_fa
+    return act / np.min([Cfa * Pspoof, Cmiss * (1 - Pspoof)]), threshold
+
+
+def _official_calculate_cllr(target_llrs, nontarget_llrs):
+    def negative_log_sigmoid(lodds):
+        return np.log1p(np.exp(-lodds))
+
+    return (
+        0.5
+        * (
+            np.mean(negative_log_sigmoid(np.array(target_llrs)))
+            + np.mean(negative_log_sigmoid(-np.array(nontarget_llrs)))
+        )
+        / np.log(2)
+    )
+
+
+def min_dcf(bonafide, spoof):
+    return min_dcf_from_det(compute_det_curve(bonafide, spoof))
+
+
+def min_cllr(bonafide, spoof):
+    scores = np.concatenate((bonafide, spoof)).astype(float)
+    is_bonafide = np.arange(scores.size) < len(bonafide)
+    return min_cllr_from_ranking(RankedScores.rank(scores, is_bonafide).is_bonafide)
+
+
+BAYES_THRESHOLD = -math.log(1.9)  # -ln(Cmiss (1 - Pspoof) / (Cfa Pspoof))
+
+
+def test_asvspoof5_cost_model():
+    assert DcfCosts(p_spoof=0.05, c_miss=1.0, c_fa=10.0) == ASVSPOOF5_COSTS
+    assert ASVSPOOF5_COSTS.llr_threshold == pytest.approx(BAYES_THRESHOLD, abs=1e-15)
+    # Cfa Pspoof / (Cfa Pspoof + Cmiss (1 - Pspoof)) = .5 / 1.45; its negated log odds are the
+    # Bayes threshold: ln(.5 / .95).
+    assert ASVSPOOF5_COSTS.effective_prior_spoof == pytest.approx(0.5 / 1.45)
+    effective = ASVSPOOF5_COSTS.effective_prior_spoof
+    assert math.log(effective / (1 - effective)) == pytest.approx(BAYES_THRESHOLD)
+    for bad in ({"p_spoof": 0.0}, {"p_spoof": 1.0}, {"c_fa": 0.0}, {"c_miss": -1.0}):
+        with pytest.raises(ValueError):
+            DcfCosts(**bad)
+
+
+# min DCF = min over DET points of (.95 frr + .5 far) / .5 = 1.9 frr + far.
+MIN_DCF_CASES = [
+    # Separated: k=3 rejects the spoofs only (frr 0, far 0).
+    (*SEPARATED, 0.0, 2.0),
+    # All tied: accept-all (k0: frr 0, far 1) costs 1; the tie walks through (1, 1): 2.9.
+    ([1.0, 1.0, 1.0], [1.0, 1.0, 1.0], 1.0, 1.0 - 0.001),
+    # Reversed: every point that rejects a spoof rejects all bona fide first; accept-all wins.
+    (SEPARATED[1], SEPARATED[0], 1.0, -0.001),
+    # sorted .05s .1b .2s .3s .35b .4b .5s .6s .8b: k0 1, k1 (.05s out: frr 0, far .8) .8,
+    # k2 1.275, k3 1.075, k4 .875, k5 1.35, ... -> .8 at threshold .05.
+    (*OVERLAPPING, 0.8, 0.05),
+]
+
+
+@pytest.mark.parametrize(("bonafide", "spoof", "expected", "threshold"), MIN_DCF_CASES)
+def test_min_dcf_hand_cases(bonafide, spoof, expected, threshold):
+    assert min_dcf(bonafide, spoof) == pytest.approx((expected, threshold), abs=1e-12)
+
+
+def test_min_dcf_is_bit_identical_to_the_official_code():
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        bonafide = rng.integers(0, 40, 200).astype(float)  # ties across the classes
+        spoof = rng.integers(-20, 25, 900).astype(float)
+        det = compute_det_curve(bonafide, spoof)
+        assert min_dcf_from_det(det) == _official_compute_mindcf(*det, 0.05, 1, 10)
+
+
+def test_act_dcf_hand_case_and_the_threshold_boundary():
+    # t = -.6419: misses -1 (1 of 4 bona fide), false alarms -.5 and .7 (2 of 5 spoofs):
+    # (.95 / 4 + .5 * 2 / 5) / .5 = .875.
+    assert act_dcf([1.0, -1.0, 2.0, 0.0], [-2.0, -0.5, 0.7, -3.0, -1.0]) == pytest.approx(0.875)
+    # At the threshold a trial is accepted (not a miss; a false alarm), as officially.
+    at = ASVSPOOF5_COSTS.llr_threshold
+    below = np.nextafter(at, -np.inf)
+    assert act_dcf([at], [below]) == 0.0
+    assert act_dcf([below], [at]) == pytest.approx((0.95 + 0.5) / 0.5)
+
+
+@pytest.mark.parametrize(
+    ("bonafide", "spoof", "expected"),
+    [
+        ([5.0, 3.0], [-4.0, -2.0], 0.0),  # separated on the right side of the threshold
+        ([5.0, 3.0], [4.0, 2.0], 1.0),  # all accepted: .5 / .5
+        ([-5.0, -3.0], [-4.0, -2.0], 1.9),  # all rejected: .95 / .5
+        ([-5.0, -3.0], [4.0, 2.0], 2.9),  # reversed: every decision wrong
+    ],
+)
+def test_act_dcf_trivial_deciders(bonafide, spoof, expected):
+    assert act_dcf(bonafide, spoof) == pytest.approx(expected)
+
+
+def test_act_dcf_is_bit_identical_to_the_official_code():
+    rng = np.random.default_rng(6)
+    bonafide = rng.normal(1.0, 2.0, 500)
+    spoof = rng.normal(-1.0, 2.0, 3000)
+    spoof[:10] = BAYES_THRESHOLD  # on the threshold
+    official = _official_compute_actdcf(bonafide, spoof, 0.05, 1, 10)
+    assert act_dcf(bonafide, spoof) == official[0]
+    assert ASVSPOOF5_COSTS.llr_threshold == official[1]
+
+
+@pytest.mark.parametrize("value", [0.5, 2.0, 7.0])
+def test_cllr_analytic_cases(value):
+    # Bona fide at +v, spoof at -v: each trial costs log2(1 + e^-v); reversed, log2(1 + e^v).
+    assert cllr([value] * 3, [-value] * 5) == pytest.approx(math.log2(1 + math.exp(-value)))
+    assert cllr([-value] * 3, [value] * 5) == pytest.approx(math.log2(1 + math.exp(value)))
+    # LLRs of 0 (no evidence) cost exactly 1 bit.
+    assert cllr([0.0, 0.0], [0.0]) == 1.0
+
+
+def test_cllr_is_bit_identical_to_the_official_code_and_finite_beyond_it():
+    rng = np.random.default_rng(7)
+    bonafide = rng.normal(2.0, 3.0, 400)
+    spoof = rng.normal(-2.0, 3.0, 1500)
+    assert cllr(bonafide, spoof) == _official_calculate_cllr(bonafide, spoof)
+    # Where exp() overflows the official code gives inf; the term is then |llr| itself.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cllr([-1000.0], [1000.0]) == pytest.approx(1000 / math.log(2))
+        assert cllr([1000.0], [-1000.0]) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("bonafide", "spoof", "expected"),
+    [
+        (*SEPARATED, 0.0),
+        ([1.0, 1.0, 1.0], [1.0, 1.0], 1.0),  # all tied: one block, LLR 0
+        (SEPARATED[1], SEPARATED[0], 1.0),  # reversed: the best monotone map is constant
+        # sorted 1s 2b 3s: blocks [1s] (LLR -inf) and [2b 3s] (posterior 1/2, LLR
+        # logit(1/2) - ln(1/2) = ln 2): bona fide log2(1.5), spoofs 0 and log2(3).
+        ([2.0], [1.0, 3.0], 0.5 * math.log2(1.5) + 0.25 * math.log2(3)),
+    ],
+)
+def test_min_cllr_hand_cases(bonafide, spoof, expected):
+    assert min_cllr(bonafide, spoof) == pytest.approx(expected, abs=1e-15)
+
+
+def _brute_force_pav(labels):
+    """Pool-adjacent-violators trial by trial: the fitted bona fide rate of each trial."""
+    blocks = []  # [count, bona fide count]
+    for label in labels:
+        blocks.append([1, int(label)])
+        while len(blocks) > 1 and blocks[-2][1] * blocks[-1][0] >= blocks[-1][1] * blocks[-2][0]:
+            count, positives = blocks.pop()
+            blocks[-1][0] += count
+            blocks[-1][1] += positives
+    return np.concatenate([[positives / count] * count for count, positives in blocks])
+
+
+def test_min_cllr_is_the_cllr_of_the_pav_calibration_and_bounds_any_calibration():
+    rng = np.random.default_rng(8)
+    bonafide = rng.integers(0, 30, 300).astype(float)  # ties across the classes
+    spoof = rng.integers(-10, 20, 700).astype(float)
+    ranked = RankedScores.rank(np.concatenate((bonafide, spoof)), np.arange(1000) < bonafide.size)
+    rate = _brute_force_pav(ranked.is_bonafide)
+    assert np.all(np.diff(rate) >= 0)
+    # Fitted rates of 0 or 1 give infinite LLRs, but only for trials of their own class, where
+    # the official formula gives them a cost of 0.
+    with np.errstate(divide="ignore"):
+        llr = np.log(rate / 300) - np.log((1 - rate) / 700)
+    expected = _official_calculate_cllr(llr[ranked.is_bonafide], llr[~ranked.is_bonafide])
+    assert min_cllr(bonafide, spoof) == pytest.approx(expected, rel=1e-12)
+    for scale, offset in ((0.1, 0.0), (0.3, -1.0), (1.0, 2.0)):
+        calibrated = cllr(scale * bonafide + offset, scale * spoof + offset)
+        assert min_cllr(bonafide, spoof) < calibrated
+    assert 0 < min_cllr(bonafide, spoof) < 1
+
+
+def test_min_cllr_needs_both_classes():
+    with pytest.raises(ValueError, match="both classes"):
+        min_cllr_from_ranking(np.ones(3, dtype=bool))

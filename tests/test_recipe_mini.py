@@ -61,11 +61,16 @@ def test_all_stages_produce_metrics_plots_and_results(fresh_tree, first_run):
         assert (exp_dir / "checkpoints" / "best.pt").exists()
         assert (exp_dir / "config.yaml").exists()
         assert (exp_dir / "RESULTS.md").exists()
+        # Stage 5 fits the calibration on the dev scores, and evaluates every set through it.
+        calibration = json.loads((exp_dir / "calibration.json").read_text())
+        assert calibration["fitted_on"] == "data/dev" and calibration["scale"] > 0
         for test_set in ("dev", "eval"):
             metrics = json.loads((exp_dir / test_set / "metrics.json").read_text())
             scored = (exp_dir / test_set / "scores.txt").read_text().splitlines()
             assert len(scored) == metrics["n_bonafide"] + metrics["n_spoof"]
             assert "min_tdcf" in metrics and metrics["per_attack"]
+            assert {"min_dcf", "act_dcf", "cllr", "min_cllr"} <= set(metrics)
+            assert metrics["calibration"] == calibration
             # A trained detector is better than chance in domain, under the project's polarity.
             assert metrics["eer"] < 0.5 and not metrics["polarity_warning"]
             for plot in ("det.png", "score_hist.png"):
@@ -87,6 +92,10 @@ def test_a_second_run_skips_finished_stages(fresh_tree, first_run):
     assert ".complete exists, skipping" in result.stderr
     for finished in ("stage 2: lfcc", "stage 3: training", "stage 4: scoring"):
         assert finished not in result.stderr
+    # The calibration is cheap and refitted at every run, never reused.
+    assert "stage 5: calibrating exp/lfcc_resnet18_softmax on its scores of data/dev" in (
+        result.stderr
+    )
     for marker in (
         "dump/lfcc_",
         "exp/lfcc_resnet18_softmax/.done.train",
@@ -115,6 +124,10 @@ def test_in_the_wild_scores_a_model_trained_by_another_recipe(fresh_tree, first_
         (fresh_tree / "egs/mini/exp/lfcc_resnet18_ocsoftmax/itw/metrics.json").read_text()
     )
     assert "stage 3" not in result.stderr  # nothing is trained
+    # No dev set here: itw is evaluated uncalibrated, and the experiment's own calibration (of
+    # the mini recipe's dev scores) is left alone.
+    assert "no --dev_set: evaluating" in result.stderr and "act_dcf" not in metrics
+    assert (fresh_tree / "egs/mini/exp/lfcc_resnet18_ocsoftmax/calibration.json").is_file()
     results = (fresh_tree / "egs" / "in_the_wild" / "RESULTS.md").read_text()
     assert "| lfcc_resnet18_ocsoftmax | itw |" in results
     assert "| lfcc_resnet18_ocsoftmax | eval |" not in results  # only this recipe's sets

@@ -6,7 +6,7 @@
 # Training on DF itself, as the One-Class Softmax poster does (a seeded 100k/25k split, bona
 # fide oversampled; evaluation sets without those trials):
 #   egs/asvspoof2021_df/run.sh --train_set df21_train --dev_set df21_dev \
-#     --test_sets "df21_eval_heldout df21_full_heldout" --override "train.epochs=20"
+#     --test_sets "df21_dev df21_eval_heldout df21_full_heldout" --override "train.epochs=20"
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=conf/db.sh
@@ -15,6 +15,6 @@ cd "$(dirname "$0")"
 exec ../../run.sh \
   --recipe_dir "$(pwd)" \
   --corpora "asvspoof2021_df=${ASVSPOOF2021_DF_ROOT:-db/asvspoof2021_df} asvspoof2019=${ASVSPOOF2019_ROOT:-db/asvspoof2019}" \
-  --train_set train --dev_set dev --test_sets "df21_eval df21_full" \
+  --train_set train --dev_set dev --test_sets "dev df21_eval df21_full" \
   --config "conf/lfcc_resnet18_softmax.yaml conf/lfcc_resnet18_ocsoftmax.yaml" \
   "$@"

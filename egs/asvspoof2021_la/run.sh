@@ -12,6 +12,6 @@ cd "$(dirname "$0")"
 exec ../../run.sh \
   --recipe_dir "$(pwd)" \
   --corpora "asvspoof2021_la=${ASVSPOOF2021_LA_ROOT:-db/asvspoof2021_la} asvspoof2019=${ASVSPOOF2019_ROOT:-db/asvspoof2019}" \
-  --train_set train --dev_set dev --test_sets "la21_eval la21_full" \
+  --train_set train --dev_set dev --test_sets "dev la21_eval la21_full" \
   --config "conf/lfcc_resnet18_softmax.yaml conf/lfcc_resnet18_ocsoftmax.yaml" \
   "$@"

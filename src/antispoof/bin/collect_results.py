@@ -7,8 +7,9 @@ Usage:
 Reads `<exp_dir>/<set>/metrics.json` for every test set found (or only those of --test_sets: an
 experiment reused by another recipe also holds the sets of the recipe that trained it). Rows are
 experiment tag x test set (EER %, EER of the negated scores flagged when lower, min t-DCF where the
-set has one, trial counts); a set with subsets (2021) gets a row per subset, the official `eval`
-subset first and marked, and one for all its trials. Then one per-attack EER table per test set,
+set has one, the ASVspoof 5 min DCF, actDCF, min Cllr and Cllr where some set has them, trial
+counts); a set with subsets (2021) gets a row per subset, the official `eval` subset first and
+marked, and one for all its trials. Then one per-attack EER table per test set,
 and the condition tables (EER %, and min t-DCF for 2021 LA) of each experiment and set, from its
 official subset where it has one. The file records `--command` (default: this command line), the
 git commit of the code that produced it and, if given, the wall-clock time of the run.

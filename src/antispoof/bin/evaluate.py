@@ -2,17 +2,20 @@
 
 Usage:
     python -m antispoof.bin.evaluate --scores exp/<tag>/<set>/scores.txt --data_dir data/<set> \
-        [--asv_scores FILE | --asv2021_dir DIR] [--out metrics.json] [--plots_dir DIR]
+        [--asv_scores FILE | --asv2021_dir DIR] [--calibration exp/<tag>/calibration.json] \
+        [--out metrics.json] [--plots_dir DIR]
 
 The score file holds `<utt> <score>` lines, a higher score meaning more bona fide, and must
 cover exactly the trials of the data directory (`utt2label`, `utt2attack`). Reports the EER,
-the EER of the negated scores (with a warning when it is lower) and per-attack EERs; and, from
-what the data directory holds: the ASVspoof 2019 legacy min t-DCF with the organisers' 2019 ASV
-scores (`--asv_scores`, default `<data_dir>/asv_scores.txt`), the 2021 min t-DCF with the
-organisers' 2021 ASV key and scores (`--asv2021_dir`, default `<data_dir>/asv2021/`), condition
-tables (`utt2codec`, `utt2vocoder`, `utt2channel`) and figures per subset (`utt2subset`; the
-official 2021 figure is the `eval` subset's). `--out` defaults to `metrics.json` beside the
-scores, `--plots_dir` to the directory of `--out`.
+the EER of the negated scores (with a warning when it is lower), per-attack EERs, and the
+ASVspoof 5 min DCF (both polarities) and min Cllr; with `--calibration` (written by
+`antispoof.bin.calibrate` from dev scores), the ASVspoof 5 actDCF and Cllr of the calibrated
+LLRs; and, from what the data directory holds: the ASVspoof 2019 legacy min t-DCF with the
+organisers' 2019 ASV scores (`--asv_scores`, default `<data_dir>/asv_scores.txt`), the 2021 min
+t-DCF with the organisers' 2021 ASV key and scores (`--asv2021_dir`, default
+`<data_dir>/asv2021/`), condition tables (`utt2codec`, `utt2vocoder`, `utt2channel`) and figures
+per subset (`utt2subset`; the official 2021 figure is the `eval` subset's). `--out` defaults to
+`metrics.json` beside the scores, `--plots_dir` to the directory of `--out`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from antispoof.bin._cli import run_main
+from antispoof.evaluation.calibration import read_calibration
 from antispoof.evaluation.evaluate import evaluate
 
 FORMULATIONS = {"asvspoof2019_legacy": "2019 legacy", "asvspoof2021": "2021"}
@@ -48,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         help="organisers' 2021 ASV trial_metadata.txt and score.txt, for the 2021 t-DCF "
         "(default: <data_dir>/asv2021 if present)",
     )
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        help="calibration.json mapping the scores to LLRs, for actDCF and Cllr",
+    )
     parser.add_argument("--out", type=Path, help="metrics.json to write")
     parser.add_argument("--plots_dir", type=Path, help="where det.png and score_hist.png go")
     args = parser.parse_args(argv)
@@ -58,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         args.asv_scores,
         plots_dir=args.plots_dir or out.parent,
         asv2021_dir=args.asv2021_dir,
+        calibration=None if args.calibration is None else read_calibration(args.calibration),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
@@ -68,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def summary(metrics: dict[str, Any]) -> str:
-    """A few lines for the log: counts, EERs in % (3 decimals), min t-DCF; per subset, the
-    official one first and marked."""
+    """A few lines for the log: counts, EERs in % (3 decimals), min t-DCF, the ASVspoof 5
+    figures; per subset, the official one first and marked."""
     lines = [
         f"{metrics['scores_file']}: {metrics['n_bonafide']} bona fide, {metrics['n_spoof']} spoof"
     ]
@@ -88,7 +98,22 @@ def summary(metrics: dict[str, Any]) -> str:
             f"(negated scores: {metrics['min_tdcf_negated']:.4f}); "
             f"ASV EER {100 * metrics['asv_eer']:.3f} %"
         )
+    lines.append(_dcf_line(metrics))
     return "\n".join(lines)
+
+
+def _dcf_line(metrics: dict[str, Any]) -> str:
+    """ASVspoof 5: min DCF and min Cllr, and actDCF and Cllr where the scores were calibrated."""
+    line = (
+        f"min DCF {metrics['min_dcf']:.4f} (negated scores: {metrics['min_dcf_negated']:.4f}), "
+        f"min Cllr {metrics['min_cllr']:.4f} bits"
+    )
+    if "act_dcf" not in metrics:
+        return line + "; not calibrated: no actDCF or Cllr"
+    return (
+        line + f"; calibrated on {metrics['calibration']['fitted_on']}: "
+        f"actDCF {metrics['act_dcf']:.4f}, Cllr {metrics['cllr']:.4f} bits"
+    )
 
 
 def _subset_line(figures: dict[str, Any] | None) -> str:

@@ -4,8 +4,10 @@ Bona fide is the positive class and a higher score means more bona fide. The fig
 computed with a silently flipped sign: each is reported under this convention and, beside it,
 for the negated scores, with `polarity_warning` set when the negated EER is lower.
 
-Beyond the pooled EER and per-attack EERs, a set gets what its data directory supports: the
-2019 legacy min t-DCF with `asv_scores.txt`; the 2021 min t-DCF with `asv2021/` (the
+Beyond the pooled EER and per-attack EERs, every set gets the ASVspoof 5 min DCF and min Cllr,
+and with a calibration (calibration.json, fitted on dev scores) actDCF and Cllr of the
+calibrated LLRs (dcf_figures.py). Then what its data directory supports: the 2019 legacy min
+t-DCF with `asv_scores.txt`; the 2021 min t-DCF with `asv2021/` (the
 organisers' ASV key and scores, weights per subset and condition cell); condition tables with
 `utt2codec` (see conditions.py); figures per subset with `utt2subset`, the `eval` subset being
 the one the 2021 challenge ranked on.
@@ -20,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from antispoof.evaluation.calibration import Calibration
 from antispoof.evaluation.conditions import condition_columns, condition_tables, table_layouts
+from antispoof.evaluation.dcf_figures import dcf_figures
 from antispoof.evaluation.factors import OFFICIAL_SUBSET
 from antispoof.evaluation.plots import plot_det, plot_score_histogram
 from antispoof.evaluation.score_file import read_trial_scores
@@ -36,7 +40,9 @@ logger = logging.getLogger(__name__)
 
 CONVENTION = (
     "bona fide is the positive class and a higher score means more bona fide; EERs are "
-    "fractions computed as the ASVspoof packages do; *_negated figures use the negated scores"
+    "fractions computed as the ASVspoof packages do; *_negated figures use the negated scores; "
+    "min_dcf, act_dcf, cllr (bits) and min_cllr as ASVspoof 5 computes them (Pspoof 0.05, "
+    "Cmiss 1, Cfa 10), act_dcf and cllr of the scores calibrated to LLRs by `calibration`"
 )
 DET_PLOT = "det.png"
 HISTOGRAM_PLOT = "score_hist.png"
@@ -51,11 +57,13 @@ def evaluate(
     asv_scores_file: str | os.PathLike[str] | None = None,
     plots_dir: str | os.PathLike[str] | None = None,
     asv2021_dir: str | os.PathLike[str] | None = None,
+    calibration: Calibration | None = None,
 ) -> dict[str, Any]:
     """All figures of one score file as a JSON-ready dict; plots go to `plots_dir` if given.
 
     The organisers' ASV scores default to `<data_dir>/asv_scores.txt` (2019 legacy t-DCF) or
-    `<data_dir>/asv2021/` (2021 t-DCF), where they exist.
+    `<data_dir>/asv2021/` (2021 t-DCF), where they exist. With a `calibration`, the scores'
+    LLRs give actDCF and Cllr, and metrics.json records the calibration.
     """
     asv_scores_file, asv2021_dir = _asv_inputs(Path(data_dir), asv_scores_file, asv2021_dir)
     trials = read_trials(data_dir)
@@ -83,8 +91,11 @@ def evaluate(
         "eer_threshold": threshold,
         "eer_negated": eer_negated,
         "polarity_warning": eer_negated < eer,
+        **dcf_figures(ranked, det, det_negated, calibration),
         "per_attack": per_attack_eers(ranked, negated, trials.factors["attack"]),
     }
+    if calibration is not None:
+        metrics["calibration"] = calibration.to_json()
     if metrics["polarity_warning"]:
         logger.warning(
             "%s: the negated scores give a lower EER (%.3f %% instead of %.3f %%); is bona fide "
@@ -104,7 +115,9 @@ def evaluate(
     if table_layouts(columns):
         metrics["conditions"] = condition_tables(ranked, columns, weights)
     if trials.subset is not None:
-        metrics["per_subset"] = per_subset(ranked, negated, trials.subset, asv, columns)
+        metrics["per_subset"] = per_subset(
+            ranked, negated, trials.subset, asv, columns, calibration
+        )
         if OFFICIAL_SUBSET in metrics["per_subset"]:
             metrics["official_subset"] = OFFICIAL_SUBSET
     if plots_dir is not None:

@@ -4,7 +4,9 @@ Each figure under the convention (higher score = bona fide) has its negated-scor
 it, in bold with "(lower)" where the twin is lower: a flipped polarity shows, and is not fixed.
 A set with subsets (2021) has a row per subset, the official one first and marked, then a row
 for all its trials; its condition tables are those of the official subset, formatted as the
-organisers print them (EER % to 2 decimals, min t-DCF to 4).
+organisers print them (EER % to 2 decimals, min t-DCF to 4). The ASVspoof 5 figures (min DCF
+with its twin, actDCF, min Cllr, Cllr) get columns where some row has them: tables of sets
+evaluated without them keep their layout.
 """
 
 from __future__ import annotations
@@ -22,6 +24,24 @@ FORMULATIONS = {
 
 
 @dataclass(frozen=True)
+class _Figure:
+    """Main-table columns of one figure: itself, and its negated-score twin if it has one."""
+
+    headers: tuple[str, ...]
+    key: str
+    negated_key: str | None = None
+
+
+# Shown where some row has them: older metrics.json files and uncalibrated sets lack some.
+ASVSPOOF5_FIGURES = (
+    _Figure(("min DCF", "min DCF, negated"), "min_dcf", "min_dcf_negated"),
+    _Figure(("actDCF",), "act_dcf"),
+    _Figure(("min Cllr (bits)",), "min_cllr"),
+    _Figure(("Cllr (bits)",), "cllr"),
+)
+
+
+@dataclass(frozen=True)
 class Result:
     """The metrics.json of one experiment on one test set."""
 
@@ -31,7 +51,18 @@ class Result:
 
 
 def main_table(results: Sequence[Result]) -> str:
-    """Rows per experiment and test set (per subset too): EER, min t-DCF, both polarities."""
+    """Rows per experiment and test set (per subset too): EER, min t-DCF, both polarities, and
+    the ASVspoof 5 figures that some row has."""
+    selections = [
+        (result.experiment, label, figures)
+        for result in results
+        for label, figures in _selections(result)
+    ]
+    extra = [
+        figure
+        for figure in ASVSPOOF5_FIGURES
+        if any(figures is not None and figure.key in figures for _, _, figures in selections)
+    ]
     header = [
         "experiment",
         "test set",
@@ -39,12 +70,12 @@ def main_table(results: Sequence[Result]) -> str:
         "EER, negated scores (%)",
         "min t-DCF",
         "min t-DCF, negated",
+        *(name for figure in extra for name in figure.headers),
         "#bona fide / #spoof",
     ]
     rows = [
-        [result.experiment, label, *_figure_cells(figures)]
-        for result in results
-        for label, figures in _selections(result)
+        [experiment, label, *_figure_cells(figures, extra)]
+        for experiment, label, figures in selections
     ]
     return _markdown(header, rows)
 
@@ -65,14 +96,20 @@ def _selections(result: Result) -> list[tuple[str, Mapping[str, Any] | None]]:
     return rows
 
 
-def _figure_cells(figures: Mapping[str, Any] | None) -> list[str]:
+def _figure_cells(figures: Mapping[str, Any] | None, extra: Sequence[_Figure]) -> list[str]:
     if figures is None:  # a subset without one of the classes
-        return [MISSING] * 5
-    return [
+        return [MISSING] * (5 + sum(len(figure.headers) for figure in extra))
+    cells = [
         *_pair(figures["eer"], figures["eer_negated"], _percent),
-        *_pair(figures.get("min_tdcf"), figures.get("min_tdcf_negated"), _tdcf),
-        f"{figures['n_bonafide']} / {figures['n_spoof']}",
+        *_pair(figures.get("min_tdcf"), figures.get("min_tdcf_negated"), _four_decimals),
     ]
+    for figure in extra:
+        value = figures.get(figure.key)
+        if figure.negated_key is not None:
+            cells += _pair(value, figures.get(figure.negated_key), _four_decimals)
+        else:
+            cells.append(MISSING if value is None else _four_decimals(value))
+    return [*cells, f"{figures['n_bonafide']} / {figures['n_spoof']}"]
 
 
 def per_attack_tables(results: Sequence[Result]) -> dict[str, str]:
@@ -102,7 +139,7 @@ def condition_tables(results: Sequence[Result]) -> dict[str, str]:
             tables[f"EER (%) per {what}: {where}"] = _condition_markdown(table, "eer", _eer_cell)
             if _has_tdcf(table):
                 tables[f"min t-DCF per {what}: {where}"] = _condition_markdown(
-                    table, "min_tdcf", _tdcf
+                    table, "min_tdcf", _four_decimals
                 )
     return tables
 
@@ -152,7 +189,7 @@ def results_markdown(
         "EERs follow the ASVspoof evaluation packages, with bona fide as the positive class "
         "and higher scores meaning more bona fide. Beside each figure is the same figure for "
         'the negated scores, in bold with "(lower)" where it is lower: then the model scores '
-        "bona fide low." + _tdcf_note(results) + _subset_note(results),
+        "bona fide low." + _tdcf_note(results) + _dcf_note(results) + _subset_note(results),
         "## Results",
         main_table(results),
     ]
@@ -174,6 +211,29 @@ def _tdcf_note(results: Sequence[Result]) -> str:
                 sets.append(result.test_set)
     notes = [f"{name} on {', '.join(sets)}" for name, sets in by_formulation.items()]
     return f" min t-DCF: {'; '.join(notes)}." if notes else ""
+
+
+def _dcf_note(results: Sequence[Result]) -> str:
+    """How the ASVspoof 5 figures were computed, and what the calibrated ones were fitted on."""
+    if not any("min_dcf" in result.metrics for result in results):
+        return ""
+    note = (
+        " min DCF, actDCF and Cllr are computed as the ASVspoof 5 evaluation package does "
+        "(Pspoof 0.05, Cmiss 1, Cfa 10); min Cllr is the Cllr after the best monotone "
+        "calibration."
+    )
+    fitted_on = dict.fromkeys(
+        result.metrics["calibration"]["fitted_on"]
+        for result in results
+        if "calibration" in result.metrics
+    )
+    if not fitted_on:
+        return note + " No set was calibrated, so there is no actDCF or Cllr."
+    return note + (
+        f" actDCF and Cllr are of the scores made LLRs by a calibration fitted on the dev "
+        f"scores of {', '.join(fitted_on)}, each experiment its own (so the dev set's own "
+        "figures are optimistic); a set without them was evaluated uncalibrated."
+    )
 
 
 def _subset_note(results: Sequence[Result]) -> str:
@@ -203,7 +263,7 @@ def _pair(value: float | None, negated: float | None, fmt: Callable[[float], str
     return [fmt(value), flagged]
 
 
-def _tdcf(value: float) -> str:
+def _four_decimals(value: float) -> str:
     return f"{value:.4f}"
 
 

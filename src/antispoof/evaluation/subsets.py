@@ -1,7 +1,8 @@
 """Figures of each subset of a 2021 set (`utt2subset`: eval, progress, hidden).
 
-A subset is a selection of the ranked trials, evaluated like a whole set: EERs, the 2021 min
-t-DCF with weights from the ASV trials of the same subset, and its condition tables.
+A subset is a selection of the ranked trials, evaluated like a whole set: EERs, the ASVspoof 5
+figures (with the set's calibration, if any), the 2021 min t-DCF with weights from the ASV
+trials of the same subset, and its condition tables.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from antispoof.evaluation.calibration import Calibration
 from antispoof.evaluation.conditions import ConditionColumn, condition_tables, table_layouts
+from antispoof.evaluation.dcf_figures import dcf_figures
 from antispoof.evaluation.factors import SUBSET
 from antispoof.evaluation.tdcf_figures import tdcf_2021
 from antispoof.metrics.asv2021 import Asv2021Trials, Asv2021Weights
@@ -26,6 +29,7 @@ def per_subset(
     subsets: Categorical,
     asv: Asv2021Trials | None,
     columns: dict[str, ConditionColumn],
+    calibration: Calibration | None,
 ) -> dict[str, dict[str, Any] | None]:
     """Figures of each subset (official order), null for a subset lacking a class.
 
@@ -40,6 +44,7 @@ def per_subset(
             negated.select(negated.by_rank(keep)),
             weights,
             columns,
+            calibration,
         )
         if weights is not None and figures[subset] and figures[subset]["min_tdcf"] is None:
             logger.warning("subset %s: no 2021 min t-DCF (its ASV trials lack a class)", subset)
@@ -51,8 +56,10 @@ def selection_figures(
     negated: RankedScores,
     weights: Asv2021Weights | None,
     columns: dict[str, ConditionColumn],
+    calibration: Calibration | None,
 ) -> dict[str, Any] | None:
-    """EERs, min t-DCF (with weights) and condition tables of a selection of trials."""
+    """EERs, the ASVspoof 5 figures, min t-DCF (with weights) and condition tables of a
+    selection of trials."""
     if ranked.n_bonafide == 0 or ranked.n_spoof == 0:
         return None
     det, det_negated = ranked.det_curve(), negated.det_curve()
@@ -63,6 +70,7 @@ def selection_figures(
         "eer": eer,
         "eer_threshold": threshold,
         "eer_negated": eer_from_det(*det_negated)[0],
+        **dcf_figures(ranked, det, det_negated, calibration),
     }
     if weights is not None:
         figures.update(tdcf_2021(det, det_negated, weights))

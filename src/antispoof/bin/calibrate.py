@@ -1,0 +1,52 @@
+"""Fit a score-to-LLR calibration on dev scores: calibration.json for evaluation and `detect`.
+
+Usage:
+    python -m antispoof.bin.calibrate --scores exp/<tag>/dev/scores.txt --data_dir data/dev \
+        --out exp/<tag>/calibration.json
+
+The score file holds `<utt> <score>` lines, a higher score meaning more bona fide, and must
+cover exactly the trials of the data directory, which needs bona fide and spoof trials. The map
+`llr = scale * score + offset` (bona fide vs spoof) is fitted by prior-weighted logistic
+regression at the effective prior of the ASVspoof 5 cost model (Pspoof 0.05, Cmiss 1, Cfa 10;
+antispoof/evaluation/calibration.py says why). The file, written atomically, records the map,
+the cost model, the data directory, the class counts, the dev EER threshold of the raw scores
+and the Bayes threshold of the LLRs, where decisions switch to bona fide. `antispoof.bin.evaluate
+--calibration` reports actDCF and Cllr through it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from antispoof.bin._cli import run_main
+from antispoof.evaluation.calibration import fit_calibration, write_calibration
+from antispoof.evaluation.score_file import read_trial_scores
+from antispoof.evaluation.trials import read_trials
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scores", required=True, type=Path, help="`<utt> <score>` dev file")
+    parser.add_argument("--data_dir", required=True, type=Path, help="the dev data directory")
+    parser.add_argument("--out", required=True, type=Path, help="calibration.json to write")
+    args = parser.parse_args(argv)
+    trials = read_trials(args.data_dir)
+    scores = read_trial_scores(args.scores, trials.utts, args.data_dir, trials.subset)
+    calibration = fit_calibration(
+        scores[trials.is_bonafide], scores[~trials.is_bonafide], str(args.data_dir)
+    )
+    write_calibration(args.out, calibration)
+    sign = "-" if calibration.offset < 0 else "+"
+    print(
+        f"{args.out}: llr = {calibration.scale:.6g} * score {sign} {abs(calibration.offset):.6g}, "
+        f"fitted on {calibration.n_bonafide} bona fide and {calibration.n_spoof} spoof trials of "
+        f"{args.data_dir}; bona fide where llr >= {calibration.llr_threshold:.4f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main, "calibrate")
