@@ -71,7 +71,7 @@ def _check_replaceable(
         )
 
 
-def _move_aside(exp_dir: Path) -> Path:
+def move_aside(exp_dir: Path) -> Path:
     """Rename an experiment directory to a free `<tag>.old-<UTC time>[-n]` beside it."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     aside = exp_dir.with_name(f"{exp_dir.name}.old-{stamp}")
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     saved = exp_dir / "config.yaml"
     previous = None
     if args.restart and exp_dir.is_dir() and any(exp_dir.iterdir()):
-        aside = _move_aside(exp_dir)
+        aside = move_aside(exp_dir)
         log.info("moved the old experiment %s aside to %s; it starts again", exp_dir, aside)
     elif saved.exists():
         previous = yaml.safe_load(saved.read_text(encoding="utf-8"))
