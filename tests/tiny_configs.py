@@ -26,6 +26,27 @@ TINY_WAV2VEC2 = {
     "feat_proj_dropout": 0.0,
 }
 
+# Whisper's encoder in miniature, randomly initialised: 80 mels, 2 layers of width 16, and a
+# 3 s window (150 encoder frames of 320 samples, 48,000 samples) instead of 30 s, so that it
+# runs in milliseconds and encodes every toy utterance (0.5-2 s). The decoder, which the frontend
+# drops, is as small as WhisperModel allows, its special tokens inside its vocabulary.
+TINY_WHISPER = {
+    "d_model": 16,
+    "encoder_layers": 2,
+    "encoder_attention_heads": 2,
+    "encoder_ffn_dim": 32,
+    "max_source_positions": 150,
+    "decoder_layers": 1,
+    "decoder_attention_heads": 2,
+    "decoder_ffn_dim": 32,
+    "max_target_positions": 8,
+    "vocab_size": 8,
+    "pad_token_id": 1,
+    "bos_token_id": 2,
+    "eos_token_id": 2,
+    "decoder_start_token_id": 3,
+}
+
 # The mini recipe's ResNet18, narrower still.
 SMALL_RESNET = {"channels": [8, 8, 16, 16], "pooling_channels": 16, "embedding_dim": 16}
 

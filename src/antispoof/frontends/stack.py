@@ -4,6 +4,10 @@ Each branch's `(B, C_i, T_i, F_i)` is resized by bilinear interpolation (`F.inte
 mode="bilinear", align_corners=False)` of each utterance's own valid frames, so padding never
 leaks) to the reference branch's frames and feature dim, then the branches are concatenated on
 the channel axis: `(B, sum C_i, T_ref, F_ref)`, with the reference's frame lengths.
+
+`resize: none` stacks the frames as they are: every branch has the reference's hop and dim and at
+least its frames, and gives its first ones (KAWA's Whisper + MFCC: the 3000 frames of the tiled
+Whisper encoder beside the first 3000 of MFCC's 3001).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
 from antispoof.frontends.common import WHOLE_INPUT, resolve_settings
 
 BRANCH_KEYS = ("frontend", "frontend_conf")
+RESIZES = ("bilinear", "none")
 
 
 def _branch_entries(
@@ -41,20 +46,35 @@ def _branch_entries(
     return entries, reference
 
 
-def stacked_spec(specs: dict[str, FeatureSpec], reference: str) -> FeatureSpec:
+def stacked_spec(
+    specs: dict[str, FeatureSpec], reference: str, resize: str = "bilinear"
+) -> FeatureSpec:
     """The reference's framing and dim, the channels of all branches.
 
     A branch framed like the reference (same hop, frame length and framing) has its frames on the
     reference's grid, resized only in feature dim, frame by frame: its context carries over. Any
     other branch is resized in time by the ratio of its frame count to the reference's over the
-    whole input, which moves every frame when the input is cropped: WHOLE_INPUT.
+    whole input, which moves every frame when the input is cropped: WHOLE_INPUT. With `resize:
+    none` no frame moves: the largest context carries over.
     """
+    if resize not in RESIZES:
+        raise ValueError(f"resize must be one of {list(RESIZES)}, not {resize!r}")
     ref = specs[reference]
     rates = {spec.sample_rate for spec in specs.values()}
     if len(rates) != 1:
         raise ValueError(f"stacked branches disagree on the sample rate: {sorted(rates)}")
+    if resize == "none":
+        for name, spec in specs.items():
+            if (spec.hop_length, spec.dim) != (ref.hop_length, ref.dim):
+                raise ValueError(
+                    f"resize: none needs every branch at the reference's hop and dim "
+                    f"({ref.hop_length}, {ref.dim}); branch {name!r} has "
+                    f"({spec.hop_length}, {spec.dim})"
+                )
     grid = (ref.hop_length, ref.frame_length, ref.framing)
-    aligned = all((s.hop_length, s.frame_length, s.framing) == grid for s in specs.values())
+    aligned = resize == "none" or all(
+        (s.hop_length, s.frame_length, s.framing) == grid for s in specs.values()
+    )
     return FeatureSpec(
         channels=sum(spec.channels for spec in specs.values()),
         dim=ref.dim,
@@ -95,20 +115,42 @@ def resize_frames(
     return out.masked_fill(~valid[:, None, :, None], 0.0)
 
 
+def first_frames(
+    feats: torch.Tensor, lengths: torch.Tensor, target_lengths: torch.Tensor, frames: int, name: str
+) -> torch.Tensor:
+    """`(B, C, frames, F)`: each utterance's first `target_lengths` frames of `(B, C, T, F)`,
+    zero past them; branch `name` must have that many."""
+    short = lengths.to(target_lengths.device) < target_lengths
+    if bool(short.any()):
+        raise ValueError(
+            f"resize: none: branch {name!r} gives fewer frames than the reference for an input "
+            f"of the batch ({lengths[short].tolist()} < {target_lengths[short].tolist()})"
+        )
+    valid = torch.arange(frames, device=feats.device) < target_lengths[:, None]
+    return feats[:, :, :frames].masked_fill(~valid[:, None, :, None], 0.0)
+
+
 @FRONTENDS.register("stack")
 class Stack(Frontend):
     """Branches `{name: {frontend: ..., frontend_conf: {...}}}` built through FRONTENDS (their
-    settings type-checked), resized to the `reference` branch (default: the first) and stacked
-    as channels. Trainable if any branch is, deterministic if all are.
+    settings type-checked), resized (`resize`: bilinear, or none) to the `reference` branch
+    (default: the first) and stacked as channels. Trainable if any branch is, deterministic if
+    all are.
 
     Its spec has the reference's framing; `context` is the branches' largest where every branch
     is framed like the reference, else WHOLE_INPUT (see `stacked_spec`): a frozen stack computed
     on the device then reads whole utterances, as the cache does.
     """
 
-    def __init__(self, branches: dict[str, dict[str, Any]], reference: str | None = None) -> None:
+    def __init__(
+        self,
+        branches: dict[str, dict[str, Any]],
+        reference: str | None = None,
+        resize: str = "bilinear",
+    ) -> None:
         super().__init__()
         entries, self.reference = _branch_entries(branches, reference)
+        self.resize = resize
         self.branches = nn.ModuleDict(
             {
                 name: FRONTENDS.build(frontend, conf, where=f"branches.{name}.frontend_conf")
@@ -118,7 +160,7 @@ class Stack(Frontend):
         self.trainable = any(branch.trainable for branch in self.branches.values())
         self.deterministic = all(branch.deterministic for branch in self.branches.values())
         self._spec = stacked_spec(
-            {name: branch.spec for name, branch in self.branches.items()}, self.reference
+            {name: branch.spec for name, branch in self.branches.items()}, self.reference, resize
         )
 
     @classmethod
@@ -130,7 +172,7 @@ class Stack(Frontend):
             where = f"branches.{name}.frontend_conf"
             resolved = FRONTENDS.resolved_conf(frontend, branch_conf, where=where)
             specs[name] = FRONTENDS.get(frontend).feature_spec(**resolved)
-        return stacked_spec(specs, reference)
+        return stacked_spec(specs, reference, conf["resize"])
 
     @classmethod
     def resolved_settings(cls, name: str, conf: Any, where: str) -> dict[str, Any]:
@@ -176,6 +218,8 @@ class Stack(Frontend):
         for name, (feats, frame_lengths) in outputs.items():
             if name == self.reference:
                 stacked.append(feats)
+            elif self.resize == "none":
+                stacked.append(first_frames(feats, frame_lengths, ref_lengths, frames, name))
             else:
                 stacked.append(
                     resize_frames(
