@@ -3,6 +3,7 @@
 from antispoof.models.aasist import AASIST
 from antispoof.models.base import MODELS, Backbone
 from antispoof.models.late_fusion import LateFusion
+from antispoof.models.mesonet import MesoNet
 from antispoof.models.resnet18 import ResNet18
 
-__all__ = ["AASIST", "MODELS", "Backbone", "LateFusion", "ResNet18"]
+__all__ = ["AASIST", "MODELS", "Backbone", "LateFusion", "MesoNet", "ResNet18"]

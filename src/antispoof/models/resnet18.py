@@ -8,11 +8,23 @@ here by the `softmax` loss) the published model has 12,450,290 parameters.
 
 It reads one input branch, `(B, C, T, F)` taken as a C-channel image of F frequency rows and T
 frames (C = 1 for LFCC; 2 for a stack of MFCC and Whisper features).
+
+`frequency_reduction` says how the frequency axis reaches size 1 before pooling:
+- `collapse` (default, AIR): the conv's kernel height is the frequency size left after the
+  stages, so its one output row sees every row.
+- `first_row` (Chih-Yi Lin's One-Class Softmax study, chihyi-lin/AIR-ASVspoof `resnet.py`, on
+  384-dim LFCC/MFCC): the AIR network reused with its kernel height `num_nodes = 3`; the conv then
+  leaves several rows (14 for 384 dims) and only the first is kept, after BN and ReLU (where AIR
+  squeezes the axis; in training the BN statistics are therefore those of every row). That row
+  sees the three lowest rows of the last stage only, so the upper input frequencies reach no
+  output. With 384-dim input and the `softmax` loss this has the same 12,450,290 parameters as
+  the published model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -47,6 +59,28 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
+def reduction_height(reduction: str, num_nodes: int | None, freq: int) -> int:
+    """The kernel height of the conv that reduces the `freq` rows left after the stages."""
+    if reduction == "collapse":
+        # The published `num_nodes` (3 for 60-dim LFCC), derived so that no size is typed twice.
+        if num_nodes is not None and num_nodes != freq:
+            raise ValueError(
+                f"num_nodes {num_nodes}: under frequency_reduction collapse the kernel height is "
+                f"the {freq} frequency rows left after the stages; leave num_nodes unset"
+            )
+        return freq
+    if reduction == "first_row":
+        # 3: the value CHIHYI kept from AIR's 60-dim configuration.
+        height = 3 if num_nodes is None else num_nodes
+        if not 1 <= height <= freq:
+            raise ValueError(
+                f"num_nodes must be between 1 and the {freq} frequency rows left after the "
+                f"stages, not {height}"
+            )
+        return height
+    raise ValueError(f"frequency_reduction must be collapse or first_row, not {reduction!r}")
+
+
 @MODELS.register("resnet18")
 class ResNet18(Backbone):
     """Pre-activation ResNet18 over a `(B, C, F, T)` feature map, embedding by attentive pooling."""
@@ -60,6 +94,8 @@ class ResNet18(Backbone):
         stem_channels: int = 16,
         pooling_channels: int = 256,
         embedding_dim: int = 256,
+        frequency_reduction: Literal["collapse", "first_row"] = "collapse",
+        num_nodes: int | None = None,
     ) -> None:
         super().__init__()
         self.input = single_input(inputs, input, "resnet18")
@@ -92,10 +128,9 @@ class ResNet18(Backbone):
                 f"a feature dim of {input_dim} is too small for {len(channels)} stages"
             )
         self.stages = nn.Sequential(*stages)
-        # The kernel height is the frequency size left after the stages (3 for 60-dim LFCC):
-        # the published `num_nodes`, derived here so that no size is typed twice.
+        height = reduction_height(frequency_reduction, num_nodes, freq)
         self.collapse = nn.Sequential(
-            nn.Conv2d(in_channels, pooling_channels, (freq, 3), padding=(0, 1), bias=False),
+            nn.Conv2d(in_channels, pooling_channels, (height, 3), padding=(0, 1), bias=False),
             nn.BatchNorm2d(pooling_channels),
             nn.ReLU(),
         )
@@ -117,5 +152,6 @@ class ResNet18(Backbone):
     def forward(self, feats: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """`feats[input]`: `(B, C, T, F)` -> embedding `(B, embedding_dim)`."""
         x = feats[self.input].transpose(2, 3)
-        x = self.collapse(self.stages(self.stem(x))).squeeze(2)
+        # Under `collapse` the map has one row; under `first_row` the others are dropped.
+        x = self.collapse(self.stages(self.stem(x)))[:, :, 0, :]
         return self.fc(self.pooling(x.transpose(1, 2)))
