@@ -5,6 +5,7 @@
 #   ./run.sh [options]                      # no recipe given: runs egs/mini, stages 0-5
 #   egs/<recipe>/run.sh [options]           # a recipe sets its variables, then calls this file
 #   ./run.sh --stage 3 --stop-stage 5 --override "train.epochs=2"
+#   ./run.sh --seeds "1 2 3"               # each config once per seed: exp/<tag>__train.seed=<s>
 #
 # Stages: 0 get the corpus; 1 Kaldi data directories; 2 frontend features (ark cache);
 # 3 train; 4 score every test set; 5 evaluate and report. Finished work is skipped when its
@@ -27,6 +28,8 @@ ngpu=auto               # GPUs: 0, N (training on N GPUs with torchrun; jobs of 
 num_nodes=1             # nodes for training: > 1 runs torchrun on each (cmd_backend=slurm)
 config=""               # experiment config(s), space separated, relative to the recipe
 override=""             # config overrides, space separated, e.g. "train.epochs=2 loss=softmax"
+seeds=""                # train and evaluate each config once per seed, e.g. "1 2 3" (train.seed
+                        # overridden, tag <tag>__train.seed=<s>); empty: the config's own seed
 train_set=train         # data/<train_set> trains the model
 dev_set=dev             # data/<dev_set> selects the best checkpoint
 test_sets="dev eval"    # data/<set> for each set is scored and evaluated
@@ -36,7 +39,7 @@ db_root=""              # replaces the root of the recipe's own corpus (an exist
 exp_dir=""              # reuse a trained experiment (skips stage 3), e.g. ../asvspoof2019/exp/<tag>
 force=false             # redo the work of the stage range even where it is done
 recipe_dir=""           # set by egs/<recipe>/run.sh; empty: run egs/mini
-help_message="$(sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//')"
+help_message="$(sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//')"
 
 # shellcheck source=utils/parse_options.sh
 . "${ANTISPOOF_ROOT}/utils/parse_options.sh"
@@ -106,7 +109,13 @@ prepare_args=()
 if [ "${force}" = true ] && [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
   prepare_args+=(--restart)
 fi
-for item in ${override}; do prepare_args+=(--override "${item}"); done
+if [ -n "${seeds}" ] && [ -n "${exp_dir}" ]; then
+  log "error: --seeds trains new runs, --exp_dir reuses a trained one: give one of them"
+  exit 1
+fi
+# The overrides of each run of a config, one line each: one per seed, or the overrides alone.
+runs=$(python -m antispoof.bin.seed_runs --seeds "${seeds}" --override "${override}")
+mapfile -t run_overrides <<<"${runs}"
 
 # Checks a stage marker: sets ${verdict} (one line for the log) and ${marker_status}: 0 current,
 # 3 no marker, 4 made from other inputs. A check that fails otherwise stops the run.
@@ -173,8 +182,10 @@ if [ -n "${exp_dir}" ]; then
   experiments+=("$(python -m antispoof.bin.prepare_exp --exp_dir "${exp_dir}")")
 elif [ "${stop_stage}" -ge 2 ]; then
   for conf in ${config}; do
-    experiments+=("$(python -m antispoof.bin.prepare_exp --config "${conf}" --exp_root exp \
-      "${prepare_args[@]}")")
+    for run_override in "${run_overrides[@]}"; do
+      experiments+=("$(python -m antispoof.bin.prepare_exp --config "${conf}" --exp_root exp \
+        "${prepare_args[@]}" --override "${run_override}")")
+    done
   done
 fi
 
