@@ -1,6 +1,9 @@
 """Tiny configurations shared by the tests: they train in seconds on a CPU and need no download."""
 
 from pathlib import Path
+from typing import Any
+
+from antispoof.frontends.whisper import RELEASED_WIDTHS
 
 REPO = Path(__file__).resolve().parents[1]
 MINI_OCSOFTMAX = REPO / "egs/mini/conf/lfcc_resnet18_ocsoftmax.yaml"
@@ -59,3 +62,24 @@ def tiny_detector(**train: object) -> dict:
         "train": {"batch_size": 8, "num_workers": 0, **train},
         "optim_conf": {"lr": 0.003},
     }
+
+
+def offline(node: Any) -> Any:
+    """`node` with each released Whisper encoder replaced by a random one of its width and its
+    30 s window (one layer: the shapes are what is checked)."""
+    if isinstance(node, list):
+        return [offline(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: offline(value) for key, value in node.items()}
+    conf = node.get("frontend_conf")
+    if node.get("frontend") == "whisper" and conf["config"] is None:
+        width = RELEASED_WIDTHS[conf["model"]]
+        random = {
+            **TINY_WHISPER,
+            "d_model": width,
+            "max_source_positions": 1500,
+            "encoder_layers": 1,
+        }
+        node["frontend_conf"] = {**conf, "config": random}
+    return node
