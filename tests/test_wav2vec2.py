@@ -65,6 +65,20 @@ def test_spec_comes_from_the_config_without_building_the_encoder(monkeypatch):
     assert FRONTENDS.get("wav2vec2").feature_spec(**settings) == built.spec
 
 
+def test_released_models_get_their_spec_without_a_file_or_a_network(monkeypatch):
+    def no_config(*args, **kwargs):
+        raise AssertionError("feature_spec read a config")
+
+    monkeypatch.setattr(Wav2Vec2Config, "from_pretrained", no_config)
+    spec = Wav2Vec2.feature_spec(model="facebook/wav2vec2-xls-r-300m", layers=[8, 16, 24])
+    assert (spec.channels, spec.dim, spec.hop_length, spec.frame_length) == (3, 1024, 320, 400)
+    with pytest.raises(ValueError, match=r"layers \[13\] out of range"):
+        Wav2Vec2.feature_spec(model="facebook/wav2vec2-base", layers=[13])
+    # Anything else still reads its config.json.
+    with pytest.raises(AssertionError, match="read a config"):
+        Wav2Vec2.feature_spec(model="someone/wav2vec2-finetuned", layers=[1])
+
+
 def test_xlsr_architecture_gives_20_ms_frames_of_400_samples():
     xlsr = {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16}
     spec = Wav2Vec2.feature_spec(config=xlsr)

@@ -37,6 +37,14 @@ if TYPE_CHECKING:
 
 XLSR = "facebook/wav2vec2-xls-r-300m"
 SAMPLE_RATE = 16000
+# (hidden_size, num_hidden_layers) of released encoders, from their config.json files: configs
+# naming one resolve, and get their FeatureSpec, on a machine without the model or a network
+# (config resolution, dry runs, CI). Building the encoder still needs the model itself.
+RELEASED_SIZES = {
+    "facebook/wav2vec2-xls-r-300m": (1024, 24),
+    "facebook/wav2vec2-large-xlsr-53": (1024, 24),
+    "facebook/wav2vec2-base": (768, 12),
+}
 # The variance floor of Wav2Vec2FeatureExtractor's zero-mean unit-variance normalisation.
 NORM_EPS = 1e-7
 
@@ -200,11 +208,19 @@ class Wav2Vec2(Frontend):
 
     @classmethod
     def feature_spec(cls, **settings: Any) -> FeatureSpec:
-        """From `config`, or the model's config.json alone (a local directory or the hub cache;
-        fetched if neither has it); a ModelNotFoundError says where to put a missing model."""
+        """From `config`, else the sizes of a released model (RELEASED_SIZES), else the model's
+        config.json alone (a local directory or the hub cache; fetched if neither has it); a
+        ModelNotFoundError says where to put a missing model."""
         conf = resolve_settings(cls, settings)
         if conf["gradient_checkpointing"] and not conf["trainable"]:
             raise ValueError("gradient_checkpointing needs trainable: true (no gradient otherwise)")
+        if conf["config"] is None and conf["model"] in RELEASED_SIZES:
+            from transformers import Wav2Vec2Config
+
+            hidden_size, layers = RELEASED_SIZES[conf["model"]]
+            # The released models keep the default convolutional feature encoder (hop 320).
+            shape = Wav2Vec2Config(hidden_size=hidden_size, num_hidden_layers=layers)
+            return _spec(shape, conf["layers"])
         return _spec(encoder_config(conf["model"], conf["config"]), conf["layers"])
 
     @property
