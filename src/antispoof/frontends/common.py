@@ -1,10 +1,12 @@
 """What several frontends share: settings completed from a constructor, the context of a frontend
-whose every frame sees its whole input, and the error for a pretrained model that is not there."""
+whose every frame sees its whole input, how a pretrained model's name is located, and the error
+for one that is not there."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 # `FeatureSpec.context` of a frontend whose frames each depend on the whole input (a transformer
@@ -16,6 +18,20 @@ WHOLE_INPUT = 2**31 - 1
 
 class ModelNotFoundError(FileNotFoundError):
     """A pretrained model named by a config is neither a local directory nor in the hub cache."""
+
+
+def locate_pretrained(model: str, not_found: Callable[[str, str], ModelNotFoundError]) -> str:
+    """`model` as `from_pretrained` takes it: an existing local directory, or a hub name; a path
+    that names no directory is `not_found(model, reason)`, not a hub request."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise not_found(model, f"{path} holds no config.json")
+        return str(path)
+    # Hub names are `name` or `owner/name`; anything else was meant as a local path.
+    if model.startswith(("/", ".", "~")) or model.count("/") > 1:
+        raise not_found(model, f"there is no directory {path}")
+    return model
 
 
 def resolve_settings(

@@ -23,14 +23,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
-from antispoof.frontends.common import WHOLE_INPUT, ModelNotFoundError, resolve_settings
+from antispoof.frontends.common import (
+    WHOLE_INPUT,
+    ModelNotFoundError,
+    locate_pretrained,
+    resolve_settings,
+)
 
 if TYPE_CHECKING:
     from transformers import Wav2Vec2Config
@@ -47,20 +51,6 @@ RELEASED_SIZES = {
 }
 # The variance floor of Wav2Vec2FeatureExtractor's zero-mean unit-variance normalisation.
 NORM_EPS = 1e-7
-
-
-def locate(model: str) -> str:
-    """`model` as `from_pretrained` takes it: an existing local directory, or a hub name; a path
-    that names no directory is a ModelNotFoundError, not a hub request."""
-    path = Path(model).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise _not_found(model, f"{path} holds no config.json")
-        return str(path)
-    # Hub names are `name` or `owner/name`; anything else was meant as a local path.
-    if model.startswith(("/", ".", "~")) or model.count("/") > 1:
-        raise _not_found(model, f"there is no directory {path}")
-    return model
 
 
 def _not_found(model: str, reason: str) -> ModelNotFoundError:
@@ -89,7 +79,7 @@ def encoder_config(model: str, config: dict[str, Any] | None) -> Wav2Vec2Config:
         except Exception as err:  # huggingface_hub's strict-dataclass errors are not ValueErrors
             raise ValueError(f"config is not a valid Wav2Vec2Config: {err}") from err
     else:
-        located = locate(model)
+        located = locate_pretrained(model, _not_found)
         try:
             loaded = Wav2Vec2Config.from_pretrained(located)
         except OSError as err:
@@ -169,7 +159,7 @@ class Wav2Vec2(Frontend):
             encoder = Wav2Vec2Model(conf)
             self.normalize = True if normalize is None else normalize
         else:
-            located = locate(model)
+            located = locate_pretrained(model, _not_found)
             try:
                 encoder = Wav2Vec2Model.from_pretrained(located, config=conf, dtype=torch.float32)
             except OSError as err:

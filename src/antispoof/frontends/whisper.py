@@ -21,14 +21,18 @@ crop, 1500 frames twice, 3000 frames, the frame count of KAWA's MFCC (`stack` wi
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
-from antispoof.frontends.common import WHOLE_INPUT, ModelNotFoundError, resolve_settings
+from antispoof.frontends.common import (
+    WHOLE_INPUT,
+    ModelNotFoundError,
+    locate_pretrained,
+    resolve_settings,
+)
 
 if TYPE_CHECKING:
     from transformers import WhisperConfig
@@ -51,20 +55,6 @@ RELEASED_WIDTHS = {
     for size, width in (("tiny", 384), ("base", 512), ("small", 768), ("medium", 1024))
     for suffix in ("", ".en")
 } | {f"openai/whisper-large{version}": 1280 for version in ("", "-v2", "-v3", "-v3-turbo")}
-
-
-def locate(model: str) -> str:
-    """`model` as `from_pretrained` takes it: an existing local directory, or a hub name; a path
-    that names no directory is a ModelNotFoundError, not a hub request."""
-    path = Path(model).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise _not_found(model, f"{path} holds no config.json")
-        return str(path)
-    # Hub names are `name` or `owner/name`; anything else was meant as a local path.
-    if model.startswith(("/", ".", "~")) or model.count("/") > 1:
-        raise _not_found(model, f"there is no directory {path}")
-    return model
 
 
 def _not_found(model: str, reason: str) -> ModelNotFoundError:
@@ -94,7 +84,7 @@ def encoder_config(model: str, config: dict[str, Any] | None) -> WhisperConfig:
             raise ValueError(f"config is not a valid WhisperConfig: {err}") from err
     else:
         try:
-            loaded = WhisperConfig.from_pretrained(locate(model))
+            loaded = WhisperConfig.from_pretrained(locate_pretrained(model, _not_found))
         except OSError as err:
             raise _not_found(model, str(err).splitlines()[0]) from err
     loaded.encoder_layerdrop = 0.0
@@ -155,7 +145,7 @@ class Whisper(Frontend):
         if config is not None:
             encoder = WhisperEncoder(conf)
         else:
-            located = locate(model)
+            located = locate_pretrained(model, _not_found)
             try:
                 whole = WhisperModel.from_pretrained(located, config=conf, dtype=torch.float32)
             except OSError as err:
