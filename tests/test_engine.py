@@ -13,12 +13,13 @@ import torch
 import yaml
 
 from antispoof.bin import make_feats
-from antispoof.config import resolve_file, save_config
+from antispoof.config import ConfigError, resolve_file, save_config
 from antispoof.data.crops import CropPlan
 from antispoof.data.dataset import (
     AudioTable,
     ExampleReader,
     ScoringExamples,
+    SegmentTrainingExamples,
     TrainingExamples,
     read_labels,
 )
@@ -114,6 +115,37 @@ def test_crops_change_with_the_epoch_and_repeat_for_the_same_epoch(toy):
         offsets.append((example["wav"][example["offset"] :][:100]).sum().item())
     assert offsets[0] == offsets[3]
     assert len(set(offsets[:3])) > 1
+
+
+def test_segment_training_takes_every_scoring_segment_of_every_utterance(toy):
+    _, data_dir, config, scp = toy
+    detector = build_detector(config).eval()
+    plan = detector.crop_plan(CROP)
+    labels = read_labels(data_dir)
+    hop = 4800
+    training = SegmentTrainingExamples(ExampleReader(data_dir, plan, {"lfcc": scp}), labels, 5, hop)
+    scoring = ScoringExamples(ExampleReader(data_dir, plan), training.utts, hop)
+    expected = [segment for index in range(len(scoring)) for segment in scoring[index]]
+    assert len(training) == len(expected) > len(training.utts)  # long utterances give several
+    for index, scored in enumerate(expected):
+        example = training[index]
+        assert example["utt"] == scored["utt"]
+        assert example["label"] == labels[example["utt"]]
+        torch.testing.assert_close(
+            example["cached"]["lfcc"],
+            detector.features(ScoringExamples.collate([[scored]]))["lfcc"][0],
+            rtol=0,
+            atol=1e-4,
+        )
+
+
+def test_segment_training_settings_are_checked(toy):
+    tiny = toy[0] / "tiny.yaml"
+    with pytest.raises(ConfigError, match="crops must be one of random, segments"):
+        resolve_file(tiny, ["train.crops=all"])
+    with pytest.raises(ConfigError, match="segment_hop_seconds applies only"):
+        resolve_file(tiny, ["train.segment_hop_seconds=0.5"])
+    assert resolve_file(tiny, ["train.crops=segments"])["train"]["segment_hop_seconds"] is None
 
 
 @pytest.mark.parametrize("mode", ["segments", "full"])

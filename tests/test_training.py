@@ -1,6 +1,7 @@
 """Training, checkpoint selection, resumption after a kill, and scoring."""
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -78,6 +79,23 @@ def test_training_keeps_the_checkpoint_with_the_best_dev_eer(toy):
     assert json.loads((exp_dir / "train_summary.json").read_text())["epochs"] == 3
     # Tones vs. noise is easy: the best model separates the dev set better than chance.
     assert min(eers) < 0.25
+
+
+def test_segment_training_steps_through_every_segment_of_an_epoch(toy, caplog):
+    root, train_dir, dev_dir = toy
+    exp_dir = root / "exp" / "segments"
+    overrides = [*TINY, "train.epochs=1", "train.crops=segments", "train.segment_hop_seconds=0.3"]
+    config = resolve_file(MINI_CONFIG, overrides)
+    save_config(config, exp_dir / "config.yaml")
+    trainer = Trainer(
+        exp_dir, config, TrainingData(train_dir, dev_dir, None, None), torch.device("cpu")
+    )
+    utterances = len(trainer.train_set.utts)
+    assert len(trainer.train_set) > utterances  # the longer utterances give several segments
+    with caplog.at_level(logging.INFO):
+        summary = trainer.run()
+    assert f"{len(trainer.train_set)} training segments" in caplog.text
+    assert summary["history"][0]["train_loss"] > 0
 
 
 def test_killed_training_resumes_to_the_same_result(toy):

@@ -46,6 +46,9 @@ TOP_LEVEL_KEYS = {"extends", "inputs", "optim_groups", "augment", "train", "infe
 DETECTOR_PARTS = ("inputs", "model", "loss")
 
 
+TRAINING_CROPS = ("random", "segments")
+
+
 @dataclass
 class TrainConf:
     """Settings of the training loop (the `train` block)."""
@@ -55,6 +58,12 @@ class TrainConf:
     # One crop per example and epoch, chosen in seconds so that every branch sees the same span
     # (750 LFCC frames of the OC-Softmax paper = 7.5 s); shorter utterances are repeat-padded.
     crop_seconds: float = 7.5
+    # Which crops an epoch trains on: `random`, one crop per utterance at a random start (AIR,
+    # AASIST); `segments`, every crop of every utterance, one every `segment_hop_seconds`
+    # (default: half a crop), the last flush with the utterance's end, as Li et al.'s
+    # Res2Net recipe cuts 400-frame segments with a 200-frame hop and trains on all of them.
+    crops: str = "random"
+    segment_hop_seconds: float | None = None
     seed: int = 688
     num_workers: int = 2
     grad_clip: float | None = None
@@ -69,6 +78,14 @@ class TrainConf:
         for name in ("epochs", "batch_size", "crop_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive")
+        if self.crops not in TRAINING_CROPS:
+            raise ConfigError(
+                f"train.crops must be one of {', '.join(TRAINING_CROPS)}, not {self.crops!r}"
+            )
+        if self.segment_hop_seconds is not None and self.segment_hop_seconds <= 0:
+            raise ConfigError("train.segment_hop_seconds must be positive")
+        if self.segment_hop_seconds is not None and self.crops != "segments":
+            raise ConfigError("train.segment_hop_seconds applies only to train.crops: segments")
         for branch, epochs in self.freeze.items():
             if epochs < 0:
                 raise ConfigError(f"train.freeze.{branch} must be a number of epochs >= 0")

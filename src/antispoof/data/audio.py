@@ -63,6 +63,21 @@ def read_audio(path: str, where: str = "", sample_rate: int = EXPECTED_SAMPLE_RA
     return samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
 
 
+def audio_num_samples(path: str, where: str = "", sample_rate: int = EXPECTED_SAMPLE_RATE) -> int:
+    """The number of frames a file's header declares (what read_audio would return, for an
+    intact file), without reading its samples; errors as read_audio's."""
+    origin = f"{where}: " if where else ""
+    _refuse_unsupported(path, origin)
+    try:
+        info = soundfile.info(path)
+    except (OSError, RuntimeError, soundfile.LibsndfileError) as err:
+        raise AudioError(f"{origin}cannot read audio {path}: {err}") from err
+    _check_rate(path, origin, info.samplerate, sample_rate)
+    if info.frames <= 0:
+        raise AudioError(f"{origin}{path} is empty")
+    return int(info.frames)
+
+
 def scan_audio(path: str, where: str = "", sample_rate: int = EXPECTED_SAMPLE_RATE) -> int:
     """Check a file as read_audio would, reading it in blocks; returns its number of frames.
 

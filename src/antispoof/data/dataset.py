@@ -1,5 +1,6 @@
 """Datasets over a Kaldi data directory: examples for training (one random crop per utterance
-and epoch) and for scoring (every segment, deterministic), collated into `Batch`es.
+and epoch, or every segment of every utterance) and for scoring (every segment,
+deterministic), collated into `Batch`es.
 
 Workers read audio (only when some branch needs it), choose crops (antispoof.data.crops), read
 cached features of frozen branches, and apply waveform-level augmentation; they never hold
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from antispoof.data.audio import read_audio
+from antispoof.data.audio import audio_num_samples, read_audio
 from antispoof.data.batch import Batch
 from antispoof.data.crops import Crop, CropPlan
 from antispoof.data.datadir import line_origin
@@ -49,6 +50,10 @@ class AudioSource(Protocol):
 
     def read(self, utt: str) -> np.ndarray: ...
 
+    def num_samples(self, utt: str) -> int:
+        """The utterance's length in samples, without reading its samples where possible."""
+        ...
+
 
 class AudioTable:
     """The audio of a data directory's `wav.scp`; errors name its line in the original
@@ -65,6 +70,10 @@ class AudioTable:
     def read(self, utt: str) -> np.ndarray:
         where = self._origin.where(self._lines[utt])
         return read_audio(self.paths[utt], where, self.sample_rate)
+
+    def num_samples(self, utt: str) -> int:
+        where = self._origin.where(self._lines[utt])
+        return audio_num_samples(self.paths[utt], where, self.sample_rate)
 
 
 class InMemoryAudio:
@@ -85,6 +94,9 @@ class InMemoryAudio:
 
     def read(self, utt: str) -> np.ndarray:
         return self.waveforms[utt]
+
+    def num_samples(self, utt: str) -> int:
+        return len(self.waveforms[utt])
 
 
 class FeatureCache:
@@ -247,6 +259,50 @@ class TrainingExamples(Dataset):
         start = plan.grid * int(generator.integers(0, last // plan.grid + 1)) if last > 0 else 0
         length = None if wav is None else len(wav)
         crop = plan.crop(start, length)
+        return self.reader.example(utt, self.labels[utt], crop, wav, cached, generator)
+
+    def collate(self, examples: list[Example]) -> Batch:
+        return collate(examples)
+
+
+class SegmentTrainingExamples(Dataset):
+    """Every crop of every utterance, one every `hop_samples` (see CropPlan.segment_starts):
+    the segments of Li et al.'s Res2Net recipe, each one an example of the epoch.
+
+    The segments are listed once, from each utterance's length (read from the audio file's
+    header, not its samples); the sampler shuffles them each epoch.
+    """
+
+    def __init__(
+        self, reader: ExampleReader, labels: Mapping[str, int], seed: int, hop_samples: int
+    ) -> None:
+        self.reader = reader
+        self.labels = dict(labels)
+        self.utts = sorted(self.labels)
+        self.seed = seed
+        self.epoch = 0
+        plan = reader.plan
+        self.segments = [
+            (utt, start)
+            for utt in self.utts
+            for start in plan.segment_starts(
+                plan.utterance_lengths(reader.audio.num_samples(utt)), hop_samples
+            )
+        ]
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.segments)
+
+    def __getitem__(self, index: int) -> Example:
+        utt, start = self.segments[index]
+        # Waveform augmentation still varies with (seed, epoch, segment).
+        generator = np.random.default_rng((self.seed, self.epoch, index))
+        wav, cached = self.reader.utterance(utt)
+        self.reader.lengths(wav, cached)  # a stale cache is refused here as in random crops
+        crop = self.reader.plan.crop(start, None if wav is None else len(wav))
         return self.reader.example(utt, self.labels[utt], crop, wav, cached, generator)
 
     def collate(self, examples: list[Example]) -> Batch:

@@ -56,7 +56,12 @@ from torch.utils.data import DataLoader, DistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from antispoof.data.dataset import ExampleReader, TrainingExamples, read_labels
+from antispoof.data.dataset import (
+    ExampleReader,
+    SegmentTrainingExamples,
+    TrainingExamples,
+    read_labels,
+)
 from antispoof.detector import Detector, build_detector
 from antispoof.errors import NonFiniteLossError
 from antispoof.labels import BONAFIDE, CLASS_OF
@@ -180,11 +185,16 @@ class Trainer:
             for opt in self.optimizers
         ]
         plan = self.detector.crop_plan(self.train_conf["crop_seconds"])
-        self.train_set = TrainingExamples(
-            ExampleReader(data.train_dir, plan, data.train_caches),
-            train_labels,
-            self.train_conf["seed"],
-        )
+        reader = ExampleReader(data.train_dir, plan, data.train_caches)
+        self.train_set: TrainingExamples | SegmentTrainingExamples
+        if self.train_conf["crops"] == "segments":
+            hop_seconds = self.train_conf["segment_hop_seconds"]
+            hop = round(hop_seconds * plan.sample_rate) if hop_seconds else plan.samples // 2
+            self.train_set = SegmentTrainingExamples(
+                reader, train_labels, self.train_conf["seed"], max(1, hop)
+            )
+        else:
+            self.train_set = TrainingExamples(reader, train_labels, self.train_conf["seed"])
         self.dev_reader = scoring_reader(
             self.detector,
             data.dev_dir,
@@ -359,9 +369,10 @@ class Trainer:
             )
         writer = SummaryWriter(str(self.exp_dir / "tensorboard")) if self.is_main else None
         log.info(
-            "%d trainable parameters; %d training utterances; device %s%s",
+            "%d trainable parameters; %d training %s; device %s%s",
             self.detector.num_parameters(),
             len(self.train_set),
+            "segments" if self.train_conf["crops"] == "segments" else "utterances",
             self.device,
             f", {self.world_size} processes" if self.world_size > 1 else "",
         )
