@@ -84,7 +84,15 @@ def test_training_keeps_the_checkpoint_with_the_best_dev_eer(toy):
 def test_segment_training_steps_through_every_segment_of_an_epoch(toy, caplog):
     root, train_dir, dev_dir = toy
     exp_dir = root / "exp" / "segments"
-    overrides = [*TINY, "train.epochs=1", "train.crops=segments", "train.segment_hop_seconds=0.3"]
+    # Li et al.'s recipe: every segment, and the Noam schedule stepped after every batch.
+    overrides = [
+        *TINY,
+        "train.epochs=1",
+        "train.crops=segments",
+        "train.segment_hop_seconds=0.3",
+        "scheduler=noam_plateau",
+        "scheduler_conf.warmup_steps=2",
+    ]
     config = resolve_file(MINI_CONFIG, overrides)
     save_config(config, exp_dir / "config.yaml")
     trainer = Trainer(
@@ -96,6 +104,10 @@ def test_segment_training_steps_through_every_segment_of_an_epoch(toy, caplog):
         summary = trainer.run()
     assert f"{len(trainer.train_set)} training segments" in caplog.text
     assert summary["history"][0]["train_loss"] > 0
+    schedule = trainer.schedulers[0]  # the main optimizer's (the OC-Softmax centre has its own)
+    batches = len(trainer.train_set) // trainer.batch_size
+    assert schedule.steps == batches
+    assert summary["history"][0]["lr"] == pytest.approx(schedule.learning_rate(batches))
 
 
 def test_killed_training_resumes_to_the_same_result(toy):

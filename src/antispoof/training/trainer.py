@@ -330,6 +330,9 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(self.detector.parameters(), train["grad_clip"])
             for optimizer in self.optimizers:
                 optimizer.step()
+            for scheduler in self.schedulers:
+                if getattr(scheduler, "per_step", False):
+                    scheduler.step()
             total += loss.item() * len(batch)
             count += len(batch)
             for name, value in stats.items():
@@ -385,7 +388,10 @@ class Trainer:
             dev_eer = _dev_eer(self._dev_scores(), self.dev_labels)
             learning_rate = self.optimizers[0].param_groups[0]["lr"]
             for scheduler in self.schedulers:
-                scheduler.step()
+                if getattr(scheduler, "per_step", False):
+                    scheduler.epoch_end(dev_eer)
+                else:
+                    scheduler.step()
             improved = dev_eer < self.best_eer
             if improved:
                 self.best_eer, self.best_epoch = dev_eer, epoch
