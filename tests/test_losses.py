@@ -457,3 +457,13 @@ def test_sum_settings_errors_name_the_key(conf, message):
         LOSSES.build("sum", conf, embedding_dim=8)
     with pytest.raises(ConfigError, match=message):
         resolved_loss_conf("sum", conf)
+
+
+def test_the_bonafide_log_posterior_score_ranks_as_the_log_odds():
+    loss = LOSSES.build("softmax", {"score": "bonafide_log_posterior"}, embedding_dim=8)
+    embeddings = torch.randn(50, 8)
+    logits = loss.logits(embeddings)
+    scores = loss.score(embeddings)
+    torch.testing.assert_close(scores, torch.log_softmax(logits, dim=1)[:, 0])
+    assert (scores <= 0).all()
+    assert torch.equal(scores.argsort(), (logits[:, 0] - logits[:, 1]).argsort())

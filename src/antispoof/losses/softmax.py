@@ -11,6 +11,8 @@ from torch import nn
 from antispoof.labels import BONAFIDE, NUM_CLASSES, SPOOF
 from antispoof.losses.base import LOSSES, Objective, check_target
 
+SCORES = ("logodds", "bonafide_logit", "bonafide_log_posterior")
+
 
 @LOSSES.register("softmax")
 class Softmax(Objective):
@@ -29,20 +31,23 @@ class Softmax(Objective):
     sensibly over segments. `bonafide_logit`, the bona fide logit alone, is the published
     AASIST's score (its evaluation writes that logit): the choice for its released weights and
     for reproducing its results, since the two rules rank trials differently.
+    `bonafide_log_posterior`, `log P(bona fide)`, is Li et al.'s Res2Net score
+    (`local/prediction.py` averages it over an utterance's segments): it ranks single segments
+    as `logodds` does, but its average over segments does not.
     """
 
     def __init__(
         self,
         embedding_dim: int,
         num_classes: int = NUM_CLASSES,
-        score: Literal["logodds", "bonafide_logit"] = "logodds",
+        score: Literal["logodds", "bonafide_logit", "bonafide_log_posterior"] = "logodds",
         class_weights: list[float] | None = None,
     ) -> None:
         super().__init__()
         if num_classes != NUM_CLASSES:
             raise ValueError("softmax: only the 2-class (bona fide / spoof) task is supported")
-        if score not in ("logodds", "bonafide_logit"):
-            raise ValueError(f"softmax: score must be logodds or bonafide_logit, not {score!r}")
+        if score not in SCORES:
+            raise ValueError(f"softmax: score must be one of {', '.join(SCORES)}, not {score!r}")
         self.output = nn.Linear(embedding_dim, num_classes)
         nn.init.kaiming_uniform_(self.output.weight)
         self.scoring = score
@@ -79,4 +84,6 @@ class Softmax(Objective):
         logits = self.logits(embeddings)
         if self.scoring == "bonafide_logit":
             return logits[:, BONAFIDE]
+        if self.scoring == "bonafide_log_posterior":
+            return F.log_softmax(logits.float(), dim=1)[:, BONAFIDE]
         return logits[:, BONAFIDE] - logits[:, SPOOF]
