@@ -4,6 +4,17 @@ from antispoof.models.aasist import AASIST
 from antispoof.models.base import MODELS, Backbone
 from antispoof.models.late_fusion import LateFusion
 from antispoof.models.mesonet import MesoNet
+from antispoof.models.mpif_res2net import MPIFRes2Net
+from antispoof.models.res2net import Res2Net
 from antispoof.models.resnet18 import ResNet18
 
-__all__ = ["AASIST", "MODELS", "Backbone", "LateFusion", "MesoNet", "ResNet18"]
+__all__ = [
+    "AASIST",
+    "MODELS",
+    "Backbone",
+    "LateFusion",
+    "MPIFRes2Net",
+    "MesoNet",
+    "Res2Net",
+    "ResNet18",
+]
