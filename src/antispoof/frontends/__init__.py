@@ -6,20 +6,24 @@ that training reads, and training falls back to computing it on the device.
 """
 
 from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
+from antispoof.frontends.cqt import CQT
 from antispoof.frontends.lfcc import LFCC
 from antispoof.frontends.mfcc import MFCC, TorchaudioLFCC
 from antispoof.frontends.raw import Raw
+from antispoof.frontends.spectrogram import Spectrogram
 from antispoof.frontends.stack import Stack
 from antispoof.frontends.wav2vec2 import Wav2Vec2
 from antispoof.frontends.whisper import Whisper
 
 __all__ = [
+    "CQT",
     "FRONTENDS",
     "LFCC",
     "MFCC",
     "FeatureSpec",
     "Frontend",
     "Raw",
+    "Spectrogram",
     "Stack",
     "TorchaudioLFCC",
     "Wav2Vec2",
