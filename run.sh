@@ -310,6 +310,14 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
       python -m antispoof.bin.evaluate --scores "${dir}/${set}/scores.txt" --data_dir "data/${set}" \
         --out "${dir}/${set}/metrics.json" --plots_dir "${dir}/${set}" "${calibration_args[@]}"
     done
+    # A t-SNE map of the embeddings of every test set, when the config's
+    # inference.tsne_per_class asks for one.
+    tsne_dirs=()
+    for set in ${test_sets}; do
+      tsne_dirs+=(--data_dir "data/${set}")
+    done
+    python -m antispoof.bin.tsne --exp_dir "${dir}" "${tsne_dirs[@]}" --out "${dir}/tsne.png" \
+      "${job_ngpu_arg[@]}"
     python -m antispoof.bin.collect_results --out "${dir}/RESULTS.md" "${dir}" >/dev/null
   done
   # The command as a user would type it again: the recipe's run.sh and every option it passed,

@@ -3,10 +3,12 @@
 An experiment config names one choice per swappable part plus its settings block: its input
 branches, `model`/`model_conf`, `loss`/`loss_conf`, `optim`/`optim_conf`,
 `scheduler`/`scheduler_conf`, `optim_groups`, `augment`, and the `train` and `inference`
-blocks. Input branches are `inputs: {name: {frontend: ..., frontend_conf: {...}}}`; a config
-with one branch may keep the short form `frontend`/`frontend_conf` (the branch is then named
-after its frontend). `extends` lists base configs (names under the repository's `conf/`, such
-as `model/resnet18`, or paths relative to the file) merged in order before the file itself.
+blocks; `waveform_augment` names augmentations of the training audio, run in the data-loader
+workers before any branch sees it (RawBoost), in the order written. Input branches are
+`inputs: {name: {frontend: ..., frontend_conf: {...}}}`; a config with one branch may keep the
+short form `frontend`/`frontend_conf` (the branch is then named after its frontend). `extends`
+lists base configs (names under the repository's `conf/`, such as `model/resnet18`, or paths
+relative to the file) merged in order before the file itself.
 When a config changes a part's name, the settings block inherited for the old name is dropped
 rather than merged into the new one.
 
@@ -38,9 +40,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_CONF_DIR = REPO_ROOT / "conf"
 
 PARTS = ("frontend", "model", "loss", "optim", "scheduler")
-TOP_LEVEL_KEYS = {"extends", "inputs", "optim_groups", "augment", "train", "inference"} | {
-    key for part in PARTS for key in (part, f"{part}_conf")
-}
+TOP_LEVEL_KEYS = {
+    "extends",
+    "inputs",
+    "optim_groups",
+    "augment",
+    "waveform_augment",
+    "train",
+    "inference",
+} | {key for part in PARTS for key in (part, f"{part}_conf")}
 # The parts of a detector that `optim_groups` and `train.freeze` name: every input branch
 # (`inputs`) or one of them (`inputs.<name>`), the model, the loss.
 DETECTOR_PARTS = ("inputs", "model", "loss")
@@ -111,6 +119,9 @@ class InferenceConf:
     segment_seconds: float | None = None
     segment_hop_seconds: float | None = None
     batch_size: int = 32
+    # Stage 5 draws a t-SNE map of the embeddings of up to this many bona fide and as many spoof
+    # utterances of each test set (antispoof.bin.tsne); 0: none.
+    tsne_per_class: int = 0
 
     def __post_init__(self) -> None:
         if self.mode not in INFERENCE_MODES:
@@ -121,6 +132,8 @@ class InferenceConf:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"inference.{name} must be positive")
+        if self.tsne_per_class < 0:
+            raise ConfigError("inference.tsne_per_class must be >= 0")
 
 
 @dataclass
@@ -305,6 +318,7 @@ def resolve(config: dict[str, Any]) -> dict[str, Any]:
     """
     # Imported here: building the registries imports torch, which plain YAML handling does not need.
     from antispoof.augment import AUGMENTATIONS
+    from antispoof.augment.waveform import WAVEFORM_AUGMENTATIONS
     from antispoof.frontends import FRONTENDS
     from antispoof.losses import LOSSES, resolved_loss_conf
     from antispoof.models import MODELS
@@ -354,6 +368,18 @@ def resolve(config: dict[str, Any]) -> dict[str, Any]:
         name: AUGMENTATIONS.resolved_conf(name, conf, where=f"augment.{name}")
         for name, conf in augment.items()
     }
+    waveform_augment = config.get("waveform_augment") or {}
+    if not isinstance(waveform_augment, dict):
+        raise ConfigError("waveform_augment must map augmentation names to their settings")
+    # The audio's sample rate comes from the input branches, never from the settings.
+    sample_rate = next(iter(specs.values())).sample_rate
+    resolved["waveform_augment"] = {}
+    for name, conf in waveform_augment.items():
+        where = f"waveform_augment.{name}"
+        settings = WAVEFORM_AUGMENTATIONS.resolved_conf(name, conf, "sample_rate", where=where)
+        # Built once here, so that a value out of range is an error before anything runs.
+        WAVEFORM_AUGMENTATIONS.build(name, settings, where=where, sample_rate=sample_rate)
+        resolved["waveform_augment"][name] = settings
     train = _dataclass_from(TrainConf, config.get("train"), "train")
     unknown = sorted(set(train.freeze) - set(resolved["inputs"]))
     if unknown:

@@ -56,10 +56,12 @@ from torch.utils.data import DataLoader, DistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from antispoof.augment.waveform import WAVEFORM_AUGMENTATIONS
 from antispoof.data.dataset import (
     ExampleReader,
     SegmentTrainingExamples,
     TrainingExamples,
+    WaveformAugmentation,
     read_labels,
 )
 from antispoof.detector import Detector, build_detector
@@ -147,6 +149,26 @@ def require_both_classes(labels: dict[str, int], data_dir: Path, role: str) -> N
         )
 
 
+class WaveformChain:
+    """The `waveform_augment` augmentations of a config, applied in order in the workers."""
+
+    def __init__(self, steps: list[WaveformAugmentation]) -> None:
+        self.steps = steps
+
+    @classmethod
+    def from_config(cls, conf: dict[str, dict[str, Any]], sample_rate: int) -> WaveformChain | None:
+        steps = [
+            WAVEFORM_AUGMENTATIONS.build(name, settings, sample_rate=sample_rate)
+            for name, settings in conf.items()
+        ]
+        return cls(steps) if steps else None
+
+    def __call__(self, samples: np.ndarray, generator: np.random.Generator) -> np.ndarray:
+        for step in self.steps:
+            samples = step(samples, generator)
+        return samples
+
+
 class Trainer:
     def __init__(
         self, exp_dir: str | Path, config: dict[str, Any], data: TrainingData, device: torch.device
@@ -185,7 +207,19 @@ class Trainer:
             for opt in self.optimizers
         ]
         plan = self.detector.crop_plan(self.train_conf["crop_seconds"])
-        reader = ExampleReader(data.train_dir, plan, data.train_caches)
+        augmentation = WaveformChain.from_config(
+            config.get("waveform_augment", {}), plan.sample_rate
+        )
+        train_caches = data.train_caches
+        if augmentation is not None and train_caches:
+            # The cached features are of the audio before augmentation.
+            log.info(
+                "waveform_augment changes the training audio: the training caches of %s are "
+                "not read, those branches run on the device",
+                ", ".join(sorted(train_caches)),
+            )
+            train_caches = {}
+        reader = ExampleReader(data.train_dir, plan, train_caches, augmentation)
         self.train_set: TrainingExamples | SegmentTrainingExamples
         if self.train_conf["crops"] == "segments":
             hop_seconds = self.train_conf["segment_hop_seconds"]
