@@ -64,6 +64,8 @@ TABLE = {
             "config": "conf/model_c.yaml",
             "published": {"dev_eer": {"value": 1.0, "polarity": "lower_of_both"}},
         },
+        # An ablation the paper does not publish: measured only, in every column.
+        {"id": "measured", "label": "Measured row", "recipe": "rec", "config": "conf/model_b.yaml"},
     ],
 }
 
@@ -169,6 +171,17 @@ def test_published_beside_measured(table_file, exp_root, tmp_path, capsys):
     assert tdcf[3] == stats_text(tdcfs, 4)
     assert tdcf[4] == stats_text(tdcfs_negated, 4)
     assert "[1] from a note" in text
+
+    dev_only, eval_only = table_lines(text, "Measured row")
+    low_dev = json.loads((exp_root / "rec/exp/model_b/dev/metrics.json").read_text())
+    assert dev_only[2:] == [
+        "–",
+        f"{100 * low_dev['eer']:.3f}",
+        f"{100 * low_dev['eer_negated']:.3f}",
+        "–",
+        "1 run(s), seed(s) 688: model_b",
+    ]
+    assert eval_only[1:3] == ["Eval min t-DCF: eval", "–"]
 
     # One run scoring bona fide low, published as the EER of the negated scores.
     (flipped,) = table_lines(text, "Flipped row")
@@ -304,7 +317,13 @@ def test_bad_yaml_and_unknown_table(tmp_path):
 
 
 def test_packaged_tables_parse_and_name_their_configs():
-    assert packaged_tables() == ["aasist", "oc_softmax_paper", "oc_softmax_poster"]
+    assert packaged_tables() == [
+        "aasist",
+        "mpif_res2net",
+        "oc_softmax_paper",
+        "oc_softmax_poster",
+        "res2net",
+    ]
     for name in packaged_tables():
         table = load_table(name)
         assert table.citation and table.rows
@@ -314,7 +333,22 @@ def test_packaged_tables_parse_and_name_their_configs():
                 # A config of a recipe (it may be one still to come: the loader does not ask).
                 assert re.fullmatch(r"conf/\w+\.yaml", row.config), row.id
             for cell in row.cells.values():
-                assert cell.value > 0
+                assert cell.value >= 0  # Li et al.'s spectrogram model: dev EER and t-DCF 0
+
+
+def test_res2net_and_mpif_tables_hold_the_figures_of_papers_md():
+    """docs/research/papers.md §B: every published cell is a figure written there."""
+    text = (REPO / "docs/research/papers.md").read_text()
+    section = text.split("## B. MPIF-Res2Net")[1].split("\n## C.")[0]
+    figures = {float(number) for number in re.findall(r"\d+\.\d+|\b0\b", section)}
+    cells = [
+        (row.id, column, cell.value)
+        for name in ("res2net", "mpif_res2net")
+        for row in load_table(name).rows
+        for column, cell in row.cells.items()
+    ]
+    assert len(cells) == 18
+    assert [cell for cell in cells if cell[2] not in figures] == []
 
 
 def test_poster_table_is_papers_md_table_3():

@@ -199,11 +199,13 @@ def comparison_markdown(
         runs = runs_of_rows[row.id]
         for column_id, column in table.columns.items():
             cell = row.cells.get(column_id)
-            if cell is None:
-                continue
+            if cell is None and row.cells:
+                continue  # a published row shows the figures the paper publishes
+            if cell is None:  # a row measured only (an ablation): every column, nothing beside
+                cell = Cell(column_id, column.set, column.figure, math.nan, "conventional", None)
             measured = measure(cell, runs)
             figure = f"{column.label}: {cell.set}"
-            published = f"{cell.value:g} ({cell.polarity})"  # as printed, no digit added
+            published = "–" if math.isnan(cell.value) else f"{cell.value:g} ({cell.polarity})"
             if cell.note is not None:
                 footnotes.append(cell.note)
                 published += f" [{len(footnotes)}]"
@@ -236,13 +238,14 @@ def _measured_cells(measured: MeasuredCell, row: Row) -> list[str]:
         return [reason, reason, "–", f"{_run_names(measured.runs)}; {gaps}"]
     assert measured.negated is not None and measured.published_polarity is not None
     difference = measured.published_polarity.mean - measured.cell.value
+    difference_text = "–" if math.isnan(difference) else f"{difference:+.{DECIMALS[figure]}f}"
     runs = _run_names(measured.runs)
     if measured.missing:
         runs += f"; without the figure: {'; '.join(measured.missing)}"
     return [
         _stats_text(measured.conventional, figure),
         _stats_text(measured.negated, figure),
-        f"{difference:+.{DECIMALS[figure]}f}",
+        difference_text,
         runs,
     ]
 

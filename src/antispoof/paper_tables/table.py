@@ -17,8 +17,8 @@ The file's layout:
         # or, for an experiment that no config trains (a published model imported):
         experiment: <tag under egs/<recipe>/exp/>
         commands: [...]             # how it is made, run in egs/<recipe>/
-        published:                  # only the cells the paper publishes
-          <column id>: {value: 0.354, polarity: conventional, set: df21_dev, note: ...}
+        published:                  # only the cells the paper publishes (none: a row measured
+          <column id>: {value: 0.354, polarity: conventional, set: df21_dev, note: ...}  # only)
 
 A figure is `eer` (in %, as papers print it) or `min_tdcf`. A polarity says how the published
 figure treats the scores: `conventional` (a higher score is more bona fide, this repository's
@@ -186,7 +186,10 @@ def _row(raw: Any, path: Path, where: str, columns: dict[str, Column]) -> Row:
     if experiment is not None and not commands:
         raise PaperTableError(f"{path}: {where}: an experiment row needs the commands making it")
     cells = {}
-    for column_id, raw_cell in _mapping(row.get("published"), path, f"{where}.published").items():
+    # A row without `published` is measured only (an ablation the paper does not publish).
+    published = row.get("published")
+    published = {} if published is None else _mapping(published, path, f"{where}.published")
+    for column_id, raw_cell in published.items():
         cell_where = f"{where}.published.{column_id}"
         if column_id not in columns:
             raise PaperTableError(
