@@ -255,3 +255,32 @@ def test_nested_parts_are_resolved_with_every_default(tmp_path):
     assert branch_tag(implicit["inputs"]["stack"]) == branch_tag(explicit["inputs"]["stack"])
     branch = implicit["inputs"]["stack"]["frontend_conf"]["branches"]["b"]
     assert branch["frontend_conf"]["n_ceps"] == 20
+
+
+def test_null_over_an_inherited_mapping_removes_it_and_over_a_value_sets_it(tmp_path):
+    base = {
+        "inputs": {
+            "lfcc": {"frontend": "lfcc"},
+            "mfcc": {"frontend": "mfcc", "frontend_conf": {"n_mfcc": 20, "n_mels": 40}},
+        },
+        "model": "se_res2net",
+        "model_conf": {"input": "lfcc", "se_reduction": 16},
+        "loss": "softmax",
+        "optim": "adam",
+        "optim_groups": {"inputs.lfcc": {"lr_scale": 0.5}},
+        "train": {"epochs": 3, "freeze": {"mfcc": 1}},
+    }
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(base))
+    child = {
+        "extends": ["base.yaml"],
+        "inputs": {"mfcc": None},
+        "model_conf": {"se_reduction": None},
+        "optim_groups": None,
+        "train": {"freeze": None},
+    }
+    (tmp_path / "child.yaml").write_text(yaml.safe_dump(child))
+    config = resolve_file(tmp_path / "child.yaml")
+    assert sorted(config["inputs"]) == ["lfcc"]
+    assert config["optim_groups"] == {}
+    assert config["train"]["freeze"] == {} and config["train"]["epochs"] == 3
+    assert config["model_conf"]["se_reduction"] is None  # a setting whose value is null

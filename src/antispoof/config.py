@@ -8,9 +8,9 @@ workers before any branch sees it (RawBoost), in the order written. Input branch
 `inputs: {name: {frontend: ..., frontend_conf: {...}}}`; a config with one branch may keep the
 short form `frontend`/`frontend_conf` (the branch is then named after its frontend). `extends`
 lists base configs (names under the repository's `conf/`, such as `model/resnet18`, or paths
-relative to the file) merged in order before the file itself.
-When a config changes a part's name, the settings block inherited for the old name is dropped
-rather than merged into the new one.
+relative to the file) merged in order before the file itself. When a config changes a part's
+name, the settings block inherited for the old name is dropped rather than merged into the new
+one; `null` over an inherited mapping (an input branch, say) removes it.
 
 Every value is checked against its declared type before anything is built or written
 (`antispoof.registry.conform`): the annotations of the `train` and `inference` dataclasses
@@ -204,13 +204,17 @@ def _base_path(reference: str, including_file: Path) -> Path:
 
 
 def merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
-    """Deep merge; a changed part name drops the settings block inherited for the old name."""
+    """Deep merge; a changed part name drops the settings block inherited for the old name, and
+    `null` over an inherited mapping removes it (an input branch, `train.freeze`, ...), so that
+    its default applies."""
     merged = copy.deepcopy(base)
     for part in PARTS:
         if part in child and child[part] != base.get(part):
             merged.pop(f"{part}_conf", None)
     for key, value in child.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if value is None and isinstance(merged.get(key), dict):
+            del merged[key]
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
