@@ -29,6 +29,15 @@ TINY_WAV2VEC2 = {
     "feat_proj_dropout": 0.0,
 }
 
+# XLS-R's layout in miniature for released wav2vec2 encoders that cannot be downloaded here: its
+# seven-layer conv stack at 8 channels (hop 320, 20 ms frames, as XLS-R's), width 16.
+TINY_XLSR_LAYOUT = {
+    **TINY_WAV2VEC2,
+    "conv_dim": [8] * 7,
+    "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
+    "conv_stride": [5, 2, 2, 2, 2, 2, 2],
+}
+
 # Whisper's encoder in miniature, randomly initialised: 80 mels, 2 layers of width 16, and a
 # 3 s window (150 encoder frames of 320 samples, 48,000 samples) instead of 30 s, so that it
 # runs in milliseconds and encodes every toy utterance (0.5-2 s). The decoder, which the frontend
@@ -65,8 +74,10 @@ def tiny_detector(**train: object) -> dict:
 
 
 def offline(node: Any) -> Any:
-    """`node` with each released Whisper encoder replaced by a random one of its width and its
-    30 s window (one layer: the shapes are what is checked)."""
+    """`node` with each released encoder replaced by a random one: a Whisper encoder of its width
+    and its 30 s window (one layer: the shapes are what is checked); a wav2vec2 encoder of XLS-R's
+    frame rate and as many layers as the chosen ones need, but of width 16 instead of 1024 (24
+    layers of 1024 would take minutes to build), which the models take from its FeatureSpec."""
     if isinstance(node, list):
         return [offline(item) for item in node]
     if not isinstance(node, dict):
@@ -81,5 +92,8 @@ def offline(node: Any) -> Any:
             "max_source_positions": 1500,
             "encoder_layers": 1,
         }
+        node["frontend_conf"] = {**conf, "config": random}
+    if node.get("frontend") == "wav2vec2" and conf["config"] is None:
+        random = {**TINY_XLSR_LAYOUT, "num_hidden_layers": max(conf["layers"])}
         node["frontend_conf"] = {**conf, "config": random}
     return node

@@ -7,14 +7,18 @@ from antispoof.models.mesonet import MesoNet
 from antispoof.models.mpif_res2net import MPIFRes2Net
 from antispoof.models.res2net import Res2Net
 from antispoof.models.resnet18 import ResNet18
+from antispoof.models.wavespec import WaveSpec
+from antispoof.models.xlsr_aasist import XLSRAASIST
 
 __all__ = [
     "AASIST",
     "MODELS",
+    "XLSRAASIST",
     "Backbone",
     "LateFusion",
     "MPIFRes2Net",
     "MesoNet",
     "Res2Net",
     "ResNet18",
+    "WaveSpec",
 ]
