@@ -18,12 +18,13 @@ from tiny_configs import offline
 from toy_data import make_toy_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
-# The packaged tables, and the mini recipe's versions of the poster's DF rows and of the
-# (SE-)Res2Net and MPIF-Res2Net rows.
+# The packaged tables, and the mini recipe's versions of the poster's DF rows, of the
+# (SE-)Res2Net and MPIF-Res2Net rows and of WaveSpec and XLSR-AASIST.
 TABLES = [
     *packaged_tables(),
     str(REPO / "egs/mini/poster_table.yaml"),
     str(REPO / "egs/mini/res2net_table.yaml"),
+    str(REPO / "egs/mini/wavespec_table.yaml"),
 ]
 ROWS = [row for name in TABLES for row in load_table(name).rows if row.config]
 CONFIGS = sorted({(row.config_path, tuple(row.overrides)) for row in ROWS})
@@ -43,8 +44,9 @@ def test_every_row_names_an_existing_config():
     missing = [row.config_path for row in ROWS if not (REPO / row.config_path).is_file()]
     assert not missing, f"published-table rows without their config: {missing}"
     # The poster's 10 rows, the OC-Softmax paper's, AASIST(-L) trained, the 4 mini rows; Li et
-    # al.'s 4, MPIF-Res2Net's 6 and their 4 mini rows.
-    assert len(ROWS) == 31
+    # al.'s 4, MPIF-Res2Net's 6 and their 4 mini rows; WaveSpec's 7 and XLSR-AASIST, and their
+    # 2 mini rows.
+    assert len(ROWS) == 41
 
 
 @pytest.mark.parametrize(("config_path", "overrides"), CONFIGS, ids=lambda v: str(v))

@@ -323,6 +323,7 @@ def test_packaged_tables_parse_and_name_their_configs():
         "oc_softmax_paper",
         "oc_softmax_poster",
         "res2net",
+        "wavespec",
     ]
     for name in packaged_tables():
         table = load_table(name)
@@ -464,3 +465,40 @@ def test_run_sh_declares_and_documents_seeds():
     assert '--seeds "1 2 3"' in shown.stdout and "One run at a time" in shown.stdout
     assert "python -m antispoof.bin.seed_runs" in run_sh
     assert "--seeds" in (REPO / "README.md").read_text().split("## Stages and options")[1]
+
+
+def test_itw_rows_name_the_in_the_wild_recipe_unless_their_recipe_scores_it(tmp_path):
+    table = {
+        **TABLE,
+        "columns": {"itw_eer": {"label": "ITW EER (%)", "set": "itw", "figure": "eer"}},
+        "rows": [
+            {"id": "real", "label": "Real", "recipe": "asvspoof2019", "config": "conf/a.yaml"},
+            {"id": "mini", "label": "Mini", "recipe": "mini", "config": "conf/a.yaml"},
+        ],
+    }
+    path = tmp_path / "itw.yaml"
+    path.write_text(yaml.safe_dump(table))
+    out = tmp_path / "itw.md"
+    paper_table.main(["--table", str(path), "--exp_root", str(tmp_path), "--out", str(out)])
+    commands = out.read_text().split("## Commands")[1]
+    real, mini = (line for line in commands.splitlines() if line.startswith("- "))
+    assert "egs/in_the_wild/run.sh --exp_dir ../asvspoof2019/exp/a" in real  # measured only
+    assert "in_the_wild" not in mini  # the mini recipe scores its own ITW replica
+
+
+def test_wavespec_table_holds_the_figures_of_papers_md():
+    """docs/research/papers.md §G (WaveSpec as reported) and the XLSR-AASIST entry."""
+    text = (REPO / "docs/research/papers.md").read_text()
+    section = text.split("## G. Additions")[1]
+    cells = {
+        (row.id, column): cell.value
+        for row in load_table("wavespec").rows
+        for column, cell in row.cells.items()
+    }
+    assert cells == {
+        ("wavespec", "df21_eer"): 1.90,
+        ("wavespec", "itw_eer"): 6.58,
+        ("xlsr_aasist", "df21_eer"): 2.85,
+    }
+    assert "2021 DF EER **1.90 %**, In-the-Wild EER **6.58 %**" in section
+    assert "21DF 2.85 % with RawBoost" in section
