@@ -376,23 +376,32 @@ class AASIST(Backbone):
         spectral = self.pool_spectral(self.gat_spectral(spectral))
         temporal = self.pool_temporal(self.gat_temporal(temporal))
 
-        outputs = [branch(temporal, spectral) for branch in self.branches]
-        # Max graph operation: the elementwise max of the two branches, each after dropout.
-        temporal, spectral, master = (
-            torch.maximum(*(self.branch_dropout(output[part]) for output in outputs))
-            for part in range(3)
-        )
-        readout = torch.cat(
-            [
-                temporal.abs().amax(dim=1),
-                temporal.mean(dim=1),
-                spectral.abs().amax(dim=1),
-                spectral.mean(dim=1),
-                master.squeeze(1),
-            ],
-            dim=1,
-        )
-        return self.dropout(readout)
+        return self.dropout(graph_readout(self.branches, self.branch_dropout, temporal, spectral))
+
+
+def graph_readout(
+    branches: nn.ModuleList,
+    branch_dropout: nn.Module,
+    temporal: torch.Tensor,
+    spectral: torch.Tensor,
+) -> torch.Tensor:
+    """AASIST's readout of the pooled temporal and spectral graphs: both heterogeneous branches,
+    the elementwise max of their outputs (the max graph operation, each after dropout), then the
+    max of absolute values and the mean of each node set and the master node, concatenated."""
+    outputs = [branch(temporal, spectral) for branch in branches]
+    temporal, spectral, master = (
+        torch.maximum(*(branch_dropout(output[part]) for output in outputs)) for part in range(3)
+    )
+    return torch.cat(
+        [
+            temporal.abs().amax(dim=1),
+            temporal.mean(dim=1),
+            spectral.abs().amax(dim=1),
+            spectral.mean(dim=1),
+            master.squeeze(1),
+        ],
+        dim=1,
+    )
 
 
 def check_filts(num_filters: int, channels: list[list[int]]) -> None:

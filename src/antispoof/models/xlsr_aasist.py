@@ -47,6 +47,7 @@ from antispoof.models.aasist import (
     channels_last,
     check_filts,
     fold_batch_norm,
+    graph_readout,
 )
 from antispoof.models.base import MODELS, Backbone, single_input
 
@@ -164,20 +165,4 @@ class XLSRAASIST(Backbone):
         spectral = self.pool_spectral(self.gat_spectral(spectral + self.spectral_position))
         temporal = self.pool_temporal(self.gat_temporal(temporal))
 
-        outputs = [branch(temporal, spectral) for branch in self.branches]
-        # Max graph operation: the elementwise max of the two branches, each after dropout.
-        temporal, spectral, master = (
-            torch.maximum(*(self.branch_dropout(output[part]) for output in outputs))
-            for part in range(3)
-        )
-        readout = torch.cat(
-            [
-                temporal.abs().amax(dim=1),
-                temporal.mean(dim=1),
-                spectral.abs().amax(dim=1),
-                spectral.mean(dim=1),
-                master.squeeze(1),
-            ],
-            dim=1,
-        )
-        return self.dropout(readout)
+        return self.dropout(graph_readout(self.branches, self.branch_dropout, temporal, spectral))
