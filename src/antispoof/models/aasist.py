@@ -148,7 +148,8 @@ class ResidualBlock(nn.Module):
         if in_channels != channels:
             self.shortcut = nn.Conv2d(in_channels, channels, (1, 3), padding=(0, 1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        """The block before its max-pool."""
         x = channels_last(x)
         if self.bn.training:
             out = self.bn(self.conv1(x))
@@ -158,7 +159,10 @@ class ResidualBlock(nn.Module):
             out = F.conv2d(x, *fold_batch_norm(self.conv1, self.bn), padding=self.conv1.padding)
         out = self.conv2(F.selu(out, inplace=True))
         out += self.shortcut(x) if self.shortcut is not None else x
-        return max_pool_time(out)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return max_pool_time(self.residual(x))
 
 
 def fold_batch_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:

@@ -44,9 +44,7 @@ from antispoof.models.aasist import (
     GraphPool,
     HeterogeneousBranch,
     ResidualBlock,
-    channels_last,
     check_filts,
-    fold_batch_norm,
     graph_readout,
 )
 from antispoof.models.base import MODELS, Backbone, single_input
@@ -63,15 +61,7 @@ class UnpooledResidualBlock(ResidualBlock):
     size is kept: Tak et al. removed the pool, since their input is already 3x pooled frames."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = channels_last(x)
-        if self.bn.training:
-            out = self.bn(self.conv1(x))
-        else:
-            # Running statistics make the BN an affine map per channel, folded into conv1.
-            out = F.conv2d(x, *fold_batch_norm(self.conv1, self.bn), padding=self.conv1.padding)
-        out = self.conv2(F.selu(out, inplace=True))
-        out += self.shortcut(x) if self.shortcut is not None else x
-        return out
+        return self.residual(x)
 
 
 @MODELS.register("xlsr_aasist")
