@@ -1,12 +1,29 @@
 #!/usr/bin/env bash
 # The test suite: creates the Python environment on first use, then runs pytest (units, a dry
-# run of every config, lint, and the mini recipe end to end). CI runs exactly this.
+# run of every config, lint, and the mini recipe end to end) in parallel, one worker per core
+# (pytest-xdist), and prints the 15 slowest tests. CI runs exactly this.
 #
-# Usage: tests/run.sh [pytest arguments]   e.g. tests/run.sh -m "not slow"
+# Usage: tests/run.sh [--quick] [pytest arguments]
+#   tests/run.sh                        # everything (what CI runs)
+#   tests/run.sh --quick                # all but the recipe runs, DDP and the paper-config dry runs
+#   tests/run.sh --quick tests/test_cqt.py -k linear
+#   tests/run.sh -n 0 -x                # one process, stop at the first failure
+# ANTISPOOF_TEST_WORKERS sets the number of workers (default: auto, one per core).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+quick=false
+if [ "${1:-}" = --quick ]; then
+  quick=true
+  shift
+fi
 # shellcheck source=utils/setup_env.sh
 . "${root}/utils/setup_env.sh"
 cd "${root}"
-exec python -m pytest "$@"
+# Whole files to each worker, so that a module's fixtures (the mini recipe's run, the DDP runs)
+# are made once.
+args=(-n "${ANTISPOOF_TEST_WORKERS:-auto}" --dist loadfile --durations 15)
+if [ "${quick}" = true ]; then
+  args+=(-m "not recipe and not ddp and not paper_configs")
+fi
+exec python -m pytest "${args[@]}" "$@"

@@ -44,6 +44,8 @@ from antispoof.training.trainer import Trainer, TrainingData, seed_everything
 from tiny_configs import SMALL_RESNET, TINY_WAV2VEC2, tiny_detector
 from toy_data import make_toy_data_dir
 
+pytestmark = pytest.mark.ddp
+
 REPO = Path(__file__).resolve().parents[1]
 PROBE = Path(__file__).resolve().parent / "ddp_probe.py"
 TINY = tiny_detector(crop_seconds=0.6, epochs=2)

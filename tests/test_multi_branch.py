@@ -128,7 +128,7 @@ def test_resuming_across_the_unfreeze_epoch_reproduces_an_uninterrupted_run(toy,
         torch.testing.assert_close(last[key], value, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.slow
+@pytest.mark.recipe
 def test_two_branches_train_and_score_on_the_mini_corpus(mini_corpus, tmp_path):
     recipe = tmp_path / "recipe"
     (recipe / "conf").mkdir(parents=True)

@@ -17,6 +17,8 @@ from antispoof.training.trainer import Trainer, TrainingData
 from tiny_configs import offline
 from toy_data import make_toy_data_dir
 
+pytestmark = pytest.mark.paper_configs
+
 REPO = Path(__file__).resolve().parents[1]
 # The packaged tables, and the mini recipe's versions of the poster's DF rows, of the
 # (SE-)Res2Net and MPIF-Res2Net rows and of WaveSpec and XLSR-AASIST.

@@ -247,7 +247,7 @@ def test_an_imported_model_has_the_settings_of_the_recipe_that_trains_it(name, r
     assert published_config(PUBLISHED[name]) == config
 
 
-@pytest.mark.slow
+@pytest.mark.recipe
 def test_an_imported_aasist_is_scored_and_evaluated_by_stages_4_and_5(mini_corpus, tmp_path):
     recipe = tmp_path / "recipe"
     recipe.mkdir()

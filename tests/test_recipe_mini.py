@@ -27,7 +27,7 @@ RECIPE_OUTPUTS = {
 }
 EXPERIMENTS = ("lfcc_resnet18_softmax", "lfcc_resnet18_ocsoftmax")
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.recipe
 
 
 def ignore_outputs(directory: str, names: list[str]) -> set[str]:

@@ -107,6 +107,7 @@ def recipe(trained: Path, tmp_path: Path) -> Path:
 # markers
 
 
+@pytest.mark.recipe
 def test_a_marker_names_the_input_that_changed(trained: Path, tmp_path: Path, capsys) -> None:
     data_dir = tmp_path / "data"
     shutil.copytree(trained / "data" / "dev", data_dir)
@@ -123,6 +124,7 @@ def test_a_marker_names_the_input_that_changed(trained: Path, tmp_path: Path, ca
     assert f"changed: {data_dir}/wav.scp" in capsys.readouterr().out
 
 
+@pytest.mark.recipe
 def test_a_trained_model_does_not_depend_on_inference_settings(trained: Path) -> None:
     config = yaml.safe_load((trained / "exp" / TAG / "config.yaml").read_text())
     scoring_changed = {**config, "inference": {**config["inference"], "mode": "full"}}
@@ -145,6 +147,7 @@ def test_a_trained_model_does_not_depend_on_inference_settings(trained: Path) ->
 # the pipeline
 
 
+@pytest.mark.recipe
 def test_a_second_run_skips_with_the_marker_that_justified_each_skip(recipe: Path) -> None:
     log = ok(run_pipeline(recipe))
     for set_name in ("train", "dev", "eval"):
@@ -155,6 +158,7 @@ def test_a_second_run_skips_with_the_marker_that_justified_each_skip(recipe: Pat
     assert "stage 3: training" not in log and "stage 4: scoring" not in log
 
 
+@pytest.mark.recipe
 def test_a_changed_test_set_is_redone_from_its_features_to_its_metrics(recipe: Path) -> None:
     retarget_one_utterance(recipe / "data" / "eval")
     log = ok(run_pipeline(recipe))
@@ -168,6 +172,7 @@ def test_a_changed_test_set_is_redone_from_its_features_to_its_metrics(recipe: P
     assert "stage 3: skipping" in log
 
 
+@pytest.mark.recipe
 def test_a_stale_feature_cache_is_named_and_not_used(recipe: Path) -> None:
     retarget_one_utterance(recipe / "data" / "eval")
     log = ok(run_pipeline(recipe, "--stage", "4"))
@@ -177,6 +182,7 @@ def test_a_stale_feature_cache_is_named_and_not_used(recipe: Path) -> None:
     assert "--cache" not in log_of_job.splitlines()[1]  # computed on the device
 
 
+@pytest.mark.recipe
 def test_a_model_trained_on_other_data_is_refused(recipe: Path) -> None:
     retarget_one_utterance(recipe / "data" / "train")
     log = failed(run_pipeline(recipe))
@@ -184,6 +190,7 @@ def test_a_model_trained_on_other_data_is_refused(recipe: Path) -> None:
     assert "stage 4: scoring" not in log
 
 
+@pytest.mark.recipe
 def test_a_changed_config_needs_force_and_force_trains_anew(recipe: Path) -> None:
     config_file = recipe / "conf" / f"{TAG}.yaml"
     changed = {**TINY, "optim_conf": {"lr": 0.001}}
@@ -208,6 +215,7 @@ def test_a_changed_config_needs_force_and_force_trains_anew(recipe: Path) -> Non
     assert saved["optim_conf"]["lr"] == 0.001
 
 
+@pytest.mark.recipe
 def test_force_at_stage_3_really_trains_again(recipe: Path) -> None:
     log = ok(run_pipeline(recipe, "--stage", "3", "--force", "true"))
     assert "stage 3: training" in log
@@ -215,6 +223,7 @@ def test_force_at_stage_3_really_trains_again(recipe: Path) -> None:
     assert "resumed from" not in (recipe / "exp" / TAG / "train.log").read_text()
 
 
+@pytest.mark.recipe
 def test_changed_inference_settings_rescore_without_retraining(recipe: Path) -> None:
     config_file = recipe / "conf" / f"{TAG}.yaml"
     config_file.write_text(yaml.safe_dump({**TINY, "inference": {"mode": "full"}}))
@@ -224,6 +233,7 @@ def test_changed_inference_settings_rescore_without_retraining(recipe: Path) -> 
     assert "stage 4: scoring data/eval" in log
 
 
+@pytest.mark.recipe
 def test_unfinished_scores_are_not_evaluated(recipe: Path) -> None:
     eval_dir = recipe / "exp" / TAG / "eval"
     # A re-score that dies in its jobs (a launcher that fails stands in for a kill).
@@ -249,6 +259,7 @@ def test_unfinished_scores_are_not_evaluated(recipe: Path) -> None:
     assert not (eval_dir / "metrics.json").exists()
 
 
+@pytest.mark.recipe
 def test_stage_options_that_select_nothing_are_errors(recipe: Path) -> None:
     assert "--stage must be a stage number from 0 to 5, got 'two'" in failed(
         run_pipeline(recipe, "--stage", "two")
@@ -262,6 +273,7 @@ def test_stage_options_that_select_nothing_are_errors(recipe: Path) -> None:
     assert "--nj must be a positive number" in failed(run_pipeline(recipe, "--nj", "0"))
 
 
+@pytest.mark.recipe
 def test_a_second_run_in_the_same_recipe_stops_with_a_clear_message(recipe: Path) -> None:
     holder = subprocess.Popen(
         ["flock", str(recipe / ".run.lock"), "sleep", "60"], start_new_session=True
@@ -334,6 +346,7 @@ def test_a_non_finite_loss_names_the_utterances_of_its_batch(toy_dirs) -> None:
         trainer.run()
 
 
+@pytest.mark.recipe
 def test_scoring_refuses_a_checkpoint_of_other_settings(trained: Path, tmp_path: Path) -> None:
     exp_dir = tmp_path / "exp"
     shutil.copytree(trained / "exp" / TAG, exp_dir)
@@ -345,6 +358,7 @@ def test_scoring_refuses_a_checkpoint_of_other_settings(trained: Path, tmp_path:
         load_detector(exp_dir)
 
 
+@pytest.mark.recipe
 def test_non_finite_scores_are_refused_before_writing(trained: Path, tmp_path: Path) -> None:
     exp_dir = tmp_path / "exp"
     shutil.copytree(trained / "exp" / TAG, exp_dir)
