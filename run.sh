@@ -330,7 +330,9 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
       command_line+=" $(printf '%q' "${original_args[i]}")"
     fi
   done
-  python -m antispoof.bin.collect_results --out RESULTS.md --title "$(basename "${recipe_dir}")" \
+  # The generated table goes under exp/ (ignored by git): the recipe's RESULTS.md is curated by
+  # hand, and a run never changes a tracked file.
+  python -m antispoof.bin.collect_results --out exp/RESULTS.md --title "$(basename "${recipe_dir}")" \
     --command "${command_line}" --wall_seconds "$(( $(date +%s) - started ))" \
     --test_sets "${test_sets}" "${dirs[@]}"
 fi
