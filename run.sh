@@ -285,9 +285,15 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
         --config "${dir}/config.yaml" --checkpoint "${dir}/checkpoints/best.pt"
       if [ "${marker_status}" -eq 0 ]; then
         log "stage 5: calibrating ${dir} on its scores of data/${dev_set}"
-        python -m antispoof.bin.calibrate --scores "${dir}/${dev_set}/scores.txt" \
-          --data_dir "data/${dev_set}" --out "${dir}/calibration.json"
-        calibration_args=(--calibration "${dir}/calibration.json")
+        # A fit that is refused (scores that rank spoof above bona fide would give every file
+        # the same decision) leaves no calibration.json; the sets are evaluated without one.
+        if python -m antispoof.bin.calibrate --scores "${dir}/${dev_set}/scores.txt" \
+          --data_dir "data/${dev_set}" --out "${dir}/calibration.json"; then
+          calibration_args=(--calibration "${dir}/calibration.json")
+        else
+          log "stage 5: not calibrating ${dir}: the fit was refused (above); its sets are" \
+            "evaluated without calibration"
+        fi
       else
         log "stage 5: not calibrating ${dir}: ${verdict}; its sets are evaluated without" \
           "calibration and any earlier calibration.json is removed (stage 4 scores" \

@@ -4,7 +4,6 @@ the entry point."""
 from __future__ import annotations
 
 import json
-import logging
 import math
 import subprocess
 import sys
@@ -146,18 +145,18 @@ def test_separated_dev_scores_get_a_finite_map():
     assert calibration.eer_threshold == compute_eer(bonafide, spoof)[1] == 2.0
 
 
-def test_reversed_dev_scores_never_flip_the_polarity(caplog):
+def test_reversed_dev_scores_never_flip_the_polarity_and_are_refused():
     bonafide, spoof = np.array([0.0, 1.0, 2.0, 0.5]), np.array([3.0, 4.0, 5.0, 2.5])
-    with caplog.at_level(logging.WARNING):
-        calibration = fit_calibration(bonafide, spoof, "data/dev")
-    assert calibration.scale == 0.0
-    assert "rank spoof above bona fide" in caplog.text
+    scale, offset = fit_affine_llr(bonafide, spoof, EFFECTIVE_PRIOR)
+    assert scale == 0.0
     # Scale 0: the sigmoid of offset + ln 1.9 (the prior log odds) is the weighted mean of the
     # Platt targets, 5/6 for bona fide and 1/6 for spoof (4 trials each).
     mean_target = (1 - EFFECTIVE_PRIOR) * 5 / 6 + EFFECTIVE_PRIOR / 6
     expected = math.log(mean_target / (1 - mean_target)) - math.log(1.9)
-    assert calibration.offset == pytest.approx(expected)
-    np.testing.assert_array_equal(calibration.llr([-10.0, 10.0]), [calibration.offset] * 2)
+    assert offset == pytest.approx(expected)
+    # Such a map gives every file the same LLR and decision: no calibration is fitted.
+    with pytest.raises(CalibrationError, match=r"rank spoof above bona fide.*same decision"):
+        fit_calibration(bonafide, spoof, "data/dev")
 
 
 @pytest.mark.parametrize(
@@ -246,9 +245,19 @@ def test_cli_writes_calibration_json(tmp_path, capsys):
     assert f"fitted on 200 bona fide and 300 spoof trials of {data_dir}" in capsys.readouterr().out
 
 
-def test_cli_refuses_a_dev_set_of_one_class(tmp_path):
-    data_dir, scores_file = write_dev(tmp_path, ["spoof"] * 3, [0.1, 0.2, 0.3])
+@pytest.mark.parametrize(
+    ("labels", "scores", "message"),
+    [
+        (["spoof"] * 3, [0.1, 0.2, 0.3], "found 0 bona fide and 3 spoof"),
+        (["bonafide", "spoof"] * 2, [0.1, 0.9, 0.2, 0.8], "rank spoof above bona fide"),
+    ],
+)
+def test_a_failed_fit_leaves_no_calibration_behind(tmp_path, labels, scores, message):
+    """A dev set of one class, or scores that rank spoof above bona fide, fit no calibration,
+    and the calibration.json of an earlier fit is gone: detect would apply it otherwise."""
+    data_dir, scores_file = write_dev(tmp_path, labels, scores)
     out = tmp_path / "exp" / CALIBRATION_FILE
+    write_calibration(out, fit_calibration([3.0, 4.0], [0.0, 1.0], "an earlier dev set"))
     command = [sys.executable, "-m", "antispoof.bin.calibrate", "--scores", str(scores_file)]
     done = subprocess.run(
         [*command, "--data_dir", str(data_dir), "--out", str(out)],
@@ -257,7 +266,7 @@ def test_cli_refuses_a_dev_set_of_one_class(tmp_path):
         check=False,
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert "calibrate: error: " in done.stderr and "found 0 bona fide and 3 spoof" in done.stderr
+    assert "calibrate: error: " in done.stderr and message in done.stderr
     assert not out.exists()
 
 

@@ -255,21 +255,26 @@ def test_an_imported_aasist_is_scored_and_evaluated_by_stages_4_and_5(mini_corpu
     run = [str(REPO / "run.sh"), "--recipe_dir", str(recipe), "--corpora", f"mini={mini_corpus}"]
     run += ["--test_sets", "dev eval", "--ngpu", "0"]
 
-    def pipeline(*options: str) -> None:
+    def pipeline(*options: str) -> str:
         result = subprocess.run([*run, *options], cwd=recipe, env=env, capture_output=True)
         assert result.returncode == 0, result.stderr.decode()[-4000:]
+        return result.stderr.decode()
 
     pipeline("--stage", "1", "--stop-stage", "1")
     exp_dir = recipe / "exp" / "aasist_official"
     assert import_pretrained.main(["aasist", str(exp_dir)]) == 0
-    pipeline("--stage", "4", "--exp_dir", "exp/aasist_official")
+    log = pipeline("--stage", "4", "--exp_dir", "exp/aasist_official")
     for name in ("dev", "eval"):
         metrics = json.loads((exp_dir / name / "metrics.json").read_text())
         assert metrics["n_bonafide"] > 0 and 0 <= metrics["eer"] <= 1
     assert (exp_dir / "RESULTS.md").is_file()
-    # Stage 5 calibrated it on the dev scores: detect decides by that calibration, with LLRs.
-    calibration = load_calibration(exp_dir)
-    assert calibration is not None
+    # On the synthetic tones and noise, AASIST (trained on speech) ranks spoof above bona fide:
+    # the best calibration would give every file one LLR and one decision, so stage 5 refuses
+    # it and evaluates without one; detect then decides by the dev EER threshold.
+    dev = json.loads((exp_dir / "dev" / "metrics.json").read_text())
+    assert dev["eer"] > 0.5 > dev["eer_negated"] and "act_dcf" not in dev
+    assert "rank spoof above bona fide" in log and "not calibrating" in log
+    assert load_calibration(exp_dir) is None
     # Stage 4 (a data directory) and detect (files read into memory) give the same scores.
     scores = dict(line.split() for line in (exp_dir / "eval/scores.txt").read_text().splitlines())
     wav_scp = dict(line.split() for line in (recipe / "data/eval/wav.scp").read_text().splitlines())
@@ -288,8 +293,8 @@ def test_an_imported_aasist_is_scored_and_evaluated_by_stages_4_and_5(mini_corpu
     command = ["--ngpu", "0", "--model", str(exp_dir), "--format", "json", "--out", str(out)]
     assert detect.main([*command, *files]) == 0
     for row in json.loads(out.read_text()):
-        assert row["llr"] == pytest.approx(float(calibration.llr([row["score"]])[0]))
-        assert row["decision"] == ("bonafide" if calibration.decide([row["score"]])[0] else "spoof")
+        assert "llr" not in row
+        assert row["decision"] == ("bonafide" if row["score"] > dev["eer_threshold"] else "spoof")
 
 
 def test_import_pretrained_help_shows_the_usage():

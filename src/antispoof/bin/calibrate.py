@@ -1,4 +1,4 @@
-"""Fit a score-to-LLR calibration on dev scores: calibration.json for evaluation and `detect`.
+r"""Fit a score-to-LLR calibration on dev scores: calibration.json for evaluation and `detect`.
 
 Usage:
     python -m antispoof.bin.calibrate --scores exp/<tag>/dev/scores.txt --data_dir data/dev \
@@ -12,6 +12,10 @@ antispoof/evaluation/calibration.py says why). The file, written atomically, rec
 the cost model, the data directory, the class counts, the dev EER threshold of the raw scores
 and the Bayes threshold of the LLRs, where decisions switch to bona fide. `antispoof.bin.evaluate
 --calibration` reports actDCF and Cllr through it.
+
+--out is removed before the fit, so that a fit that fails (one class in the dev set, scores that
+rank spoof above bona fide: a calibration of scale 0, which would give every file the same
+decision) leaves no calibration behind for `detect` to apply.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data_dir", required=True, type=Path, help="the dev data directory")
     parser.add_argument("--out", required=True, type=Path, help="calibration.json to write")
     args = parser.parse_args(argv)
+    args.out.unlink(missing_ok=True)
     trials = read_trials(args.data_dir)
     scores = read_trial_scores(args.scores, trials.utts, args.data_dir, trials.subset)
     calibration = fit_calibration(

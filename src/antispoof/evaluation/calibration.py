@@ -118,11 +118,11 @@ def fit_calibration(
     bonafide, spoof = _dev_scores(bonafide_scores, spoof_scores, fitted_on)
     scale, offset = fit_affine_llr(bonafide, spoof, costs.effective_prior_spoof)
     if scale == 0:
-        logger.warning(
-            "%s: the scores rank spoof above bona fide, so the calibration gives every score "
-            "the same LLR (%.3f) instead of flipping their polarity; check the model's scores",
-            fitted_on,
-            offset,
+        # Every score would get the same LLR, hence the same decision, whatever the audio.
+        raise CalibrationError(
+            f"{fitted_on}: the scores rank spoof above bona fide, so the best calibration gives "
+            f"every score the same LLR ({offset:.3f}) and every file the same decision; no "
+            "calibration is fitted (check the model's score polarity, or its domain)"
         )
     return Calibration(
         scale=scale,
@@ -268,6 +268,11 @@ def read_calibration(path: str | os.PathLike[str]) -> Calibration:
     if record["scale"] < 0:
         raise CalibrationError(
             f"{path}: scale {record['scale']} is negative: it would flip the score polarity"
+        )
+    if record["scale"] == 0:
+        raise CalibrationError(
+            f"{path}: scale 0 gives every score the same LLR ({record['offset']}) and every "
+            "file the same decision: a degenerate calibration"
         )
     try:
         costs = DcfCosts(record["prior_spoof"], record["c_miss"], record["c_fa"])
