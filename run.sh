@@ -39,13 +39,42 @@ db_root=""              # replaces the root of the recipe's own corpus (an exist
 exp_dir=""              # reuse a trained experiment (skips stage 3), e.g. ../asvspoof2019/exp/<tag>
 force=false             # redo the work of the stage range even where it is done
 recipe_dir=""           # set by egs/<recipe>/run.sh; empty: run egs/mini
-help_message="$(sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//')"
+# End of the options.
+
+# --help prints the usage and every option with the value this run would take: its default, or
+# what the recipe's run.sh sets (it passes its values before the user's).
+print_help() {
+  local line name
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  printf '\nOptions (--name value, --name=value; dashes or underscores), with the values this run takes:\n'
+  while IFS= read -r line; do
+    if [[ ${line} =~ ^([a-z_]+)=[^#]*#\ ?(.*)$ ]]; then
+      name=${BASH_REMATCH[1]}
+      printf '  --%-12s %-28s %s\n' "${name}" "'${!name}'" "${BASH_REMATCH[2]}"
+    elif [[ ${line} =~ ^\ +#\ ?(.*)$ ]]; then
+      printf '  %-43s %s\n' "" "${BASH_REMATCH[1]}"
+    fi
+  done < <(sed -n '/^# Options;/,/^# End of the options/p' "$0")
+}
+show_help=false
+args=()
+for arg in "$@"; do
+  case ${arg} in
+    --help | -h) show_help=true ;;
+    *) args+=("${arg}") ;;
+  esac
+done
+set -- "${args[@]+"${args[@]}"}"
 
 # shellcheck source=utils/parse_options.sh
 . "${ANTISPOOF_ROOT}/utils/parse_options.sh"
 
 if [ -z "${recipe_dir}" ]; then
-  exec "${ANTISPOOF_ROOT}/egs/mini/run.sh" "${original_args[@]}"
+  exec "${ANTISPOOF_ROOT}/egs/mini/run.sh" "${original_args[@]+"${original_args[@]}"}"
+fi
+if [ "${show_help}" = true ]; then
+  print_help
+  exit 0
 fi
 
 # shellcheck source=utils/log.sh
@@ -116,6 +145,17 @@ fi
 # The overrides of each run of a config, one line each: one per seed, or the overrides alone.
 runs=$(python -m antispoof.bin.seed_runs --seeds "${seeds}" --override "${override}")
 mapfile -t run_overrides <<<"${runs}"
+
+# Every named corpus, data set, config and experiment is checked before any work: a typo stops
+# the run at once, naming what exists, and leaves nothing behind.
+check_args=()
+for run_override in "${run_overrides[@]}"; do
+  check_args+=(--run_override "${run_override}")
+done
+python -m antispoof.bin.check_run --recipe_dir "$(pwd)" --stage "${stage}" \
+  --stop_stage "${stop_stage}" --corpora "${corpus_roots[*]}" --train_set "${train_set}" \
+  --dev_set "${dev_set}" --test_sets "${test_sets}" --config "${config}" --exp_dir "${exp_dir}" \
+  "${check_args[@]}"
 
 # Checks a stage marker: sets ${verdict} (one line for the log) and ${marker_status}: 0 current,
 # 3 no marker, 4 made from other inputs. A check that fails otherwise stops the run.

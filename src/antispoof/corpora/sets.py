@@ -1,0 +1,29 @@
+"""The data sets that stage 1 of each corpus writes (`local/<corpus>/prepare_data.sh`).
+
+run.sh checks the sets a run names against these before any work, so that a misspelt
+`--train_set trian` stops at once with the names that exist, instead of after minutes of work.
+A test prepares each corpus's replica and checks that it writes exactly these sets.
+"""
+
+from __future__ import annotations
+
+ASVSPOOF2019 = ("train", "dev", "eval")
+ASVSPOOF2021_LA = ("la21_full", "la21_eval")
+ASVSPOOF2021_DF = (
+    "df21_full",
+    "df21_eval",
+    "df21_train",
+    "df21_dev",
+    "df21_full_heldout",
+    "df21_eval_heldout",
+)
+IN_THE_WILD = ("itw",)
+
+CORPUS_SETS: dict[str, tuple[str, ...]] = {
+    "asvspoof2019": ASVSPOOF2019,
+    "asvspoof2021_la": ASVSPOOF2021_LA,
+    "asvspoof2021_df": ASVSPOOF2021_DF,
+    "in_the_wild": IN_THE_WILD,
+    # The mini corpus holds replicas of three corpora, prepared by their own stage 1.
+    "mini": ASVSPOOF2019 + ASVSPOOF2021_DF + IN_THE_WILD,
+}
