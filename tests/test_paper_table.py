@@ -502,3 +502,46 @@ def test_wavespec_table_holds_the_figures_of_papers_md():
     }
     assert "2021 DF EER **1.90 %**, In-the-Wild EER **6.58 %**" in section
     assert "21DF 2.85 % with RawBoost" in section
+
+
+def test_a_subset_column_reads_the_subset_of_the_set_scored_once(tmp_path, capsys):
+    """`set: full/eval` reads the `eval` subset's figures from the metrics.json of `full` (the
+    whole key, scored once), the same as those of the subset scored alone."""
+    subsets = {"b1": "eval", "b2": "progress", "b3": "eval", "s1": "eval", "s2": "progress"}
+    scores = {"b1": 2.0, "b2": 1.0, "b3": 0.1, "s1": 0.5, "s2": -1.0}
+    exp_dir = make_experiment(tmp_path / "egs", "model_a", 688)
+    data_dir = tmp_path / "egs" / "rec" / "data" / "full"
+    write_table(data_dir / "utt2label", LABELS)
+    write_table(data_dir / "utt2attack", ATTACKS)
+    write_table(data_dir / "utt2subset", subsets)
+    (exp_dir / "full").mkdir()
+    (exp_dir / "full" / "scores.txt").write_text(
+        "".join(f"{utt} {score}\n" for utt, score in scores.items())
+    )
+    metrics = evaluate(exp_dir / "full" / "scores.txt", data_dir)
+    (exp_dir / "full" / "metrics.json").write_text(json.dumps(metrics))
+    alone = {utt: scores[utt] for utt, subset in subsets.items() if subset == "eval"}
+    alone_dir = tmp_path / "alone"
+    write_table(alone_dir / "utt2label", {utt: LABELS[utt] for utt in alone})
+    write_table(alone_dir / "utt2attack", {utt: ATTACKS[utt] for utt in alone})
+    (alone_dir / "scores.txt").write_text("".join(f"{u} {s}\n" for u, s in alone.items()))
+    eval_eer = 100 * evaluate(alone_dir / "scores.txt", alone_dir)["eer"]
+    table = {
+        "title": "t",
+        "citation": "c",
+        "columns": {"eval_eer": {"label": "Eval EER (%)", "set": "full/eval", "figure": "eer"}},
+        "rows": [{"id": "a", "label": "Row A", "recipe": "rec", "config": "conf/model_a.yaml"}],
+    }
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(table))
+    args = ["--table", str(path), "--exp_root", str(tmp_path / "egs")]
+    assert paper_table.main(args) == 0
+    (row,) = table_lines(capsys.readouterr().out, "Row A")
+    assert row[1] == "Eval EER (%): full/eval"
+    assert row[3] == f"{eval_eer:.3f}" == f"{100 * metrics['per_subset']['eval']['eer']:.3f}"
+    table["columns"]["eval_eer"]["set"] = "full/hidden"
+    path.write_text(yaml.safe_dump(table))
+    with pytest.raises(
+        MetricsError, match="no subset 'hidden' \\(per_subset has eval, progress\\)"
+    ):
+        paper_table.main(args)

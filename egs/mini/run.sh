@@ -11,6 +11,6 @@ cd "$(dirname "$0")"
 exec ../../run.sh \
   --recipe_dir "$(pwd)" \
   --corpora "mini=db/mini" \
-  --train_set train --dev_set dev --test_sets "dev eval df21_eval itw" \
+  --train_set train --dev_set dev --test_sets "dev eval df21_full itw" \
   --config "conf/lfcc_resnet18_softmax.yaml conf/lfcc_resnet18_ocsoftmax.yaml" \
   "$@"

@@ -139,12 +139,26 @@ def _figure(metrics: Mapping[str, Any], key: str, path: Path) -> float | None:
 def measure(cell: Cell, runs: Sequence[Run]) -> MeasuredCell:
     key, negated_key, scale = FIGURE_KEYS[cell.figure]
     conventional, negated, missing = [], [], []
+    set_name, _, subset = cell.set.partition("/")
     for run in runs:
-        path = run.exp_dir / cell.set / "metrics.json"
+        path = run.exp_dir / set_name / "metrics.json"
         if not path.is_file():
             missing.append(f"{path}: not evaluated")
             continue
         metrics = read_metrics(path)
+        if subset:
+            # A subset's figures come from the set's one scoring pass (metrics.json's
+            # per_subset), equal to those of scoring the subset alone.
+            subsets = metrics.get("per_subset") or {}
+            if subset not in subsets:
+                raise MetricsError(
+                    f"{path}: no subset {subset!r} (per_subset has "
+                    f"{', '.join(subsets) or 'none'}): {set_name} is not the set with that subset"
+                )
+            metrics = subsets[subset]
+            if metrics is None:
+                missing.append(f"{path}: subset {subset} lacks a class")
+                continue
         value, twin = _figure(metrics, key, path), _figure(metrics, negated_key, path)
         if value is None or twin is None:
             if cell.figure == "eer":  # every evaluation writes both EERs

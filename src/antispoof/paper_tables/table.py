@@ -23,9 +23,12 @@ The file's layout:
 A figure is `eer` (in %, as papers print it) or `min_tdcf`. A polarity says how the published
 figure treats the scores: `conventional` (a higher score is more bona fide, this repository's
 convention), `negated` (the EER of the negated scores), or `lower_of_both` (the lower of the two,
-as an evaluation that tries both polarities reports). A cell's `set` replaces its column's test
-set for that row (a recipe that names its dev set `df21_dev`, say). The config file itself need
-not exist yet: a table may name the config of a recipe still to come.
+as an evaluation that tries both polarities reports). A `set` is a test set of the recipe, or
+`<set>/<subset>` for the figures of one subset of it (`df21_full/eval`: the official ranking
+subset of the 2021 DF key, evaluated from the one scoring pass of the whole key). A cell's `set`
+replaces its column's test set for that row (a recipe that names its dev set `df21_dev`, say).
+The config file itself need not exist yet: a table may name the config of a recipe still to
+come.
 """
 
 from __future__ import annotations
