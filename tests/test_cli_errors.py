@@ -3,7 +3,9 @@ a bug keeps its traceback."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -177,3 +179,36 @@ def test_a_device_that_is_not_there_is_one_line(tmp_path, ngpu, wanted):
     )
     line = error_line(result, "train")
     assert f"--ngpu {ngpu} asked for {wanted}, but torch sees none; use --ngpu 0" in line
+
+
+HELP_PROBE = """
+import contextlib, io, json, pkgutil, runpy, sys
+import antispoof.bin
+helps = {}
+for module in pkgutil.iter_modules(antispoof.bin.__path__):
+    if module.name.startswith("_"):
+        continue
+    sys.argv = [f"{module.name}.py", "--help"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        runpy.run_module(f"antispoof.bin.{module.name}", run_name="__main__")
+    helps[module.name] = out.getvalue()
+print(json.dumps(helps))
+"""
+
+
+def test_every_entry_point_help_names_its_command_and_keeps_its_usage_lines():
+    """`--help` of every `python -m antispoof.bin.<name>`: the usage line names that command (not
+    `<name>.py`), and the docstring's `Usage:` block keeps its line breaks (a backslash at a line's
+    end continues the shell command; it must not join the lines with runs of spaces)."""
+    done = subprocess.run(
+        [sys.executable, "-c", HELP_PROBE], capture_output=True, text=True, check=True, timeout=300
+    )
+    helps = json.loads(done.stdout)
+    assert {"detect", "train", "score", "check_run"} <= set(helps)
+    for name, text in helps.items():
+        assert text.startswith(f"usage: python -m antispoof.bin.{name} "), (name, text[:80])
+        usage = text.split("Usage:", 1)[1].split("\n\n", 1)[0] if "Usage:" in text else ""
+        for line in usage.splitlines():
+            # A continuation line joined to the previous one keeps its 8-space indent inside.
+            assert not re.search(r"\S {8,}\S", line), (name, line)

@@ -47,6 +47,9 @@ def run_main(main: Callable[[list[str] | None], int | None], prog: str) -> None:
         datefmt="%Y-%m-%dT%H:%M:%S",
         stream=sys.stderr,
     )
+    if not prog.startswith("antispoof-"):
+        # argparse's usage line then shows how the command is run, not `<module>.py`.
+        sys.argv[0] = f"python -m antispoof.bin.{prog}"
     try:
         sys.exit(main(None) or 0)
     except EXPECTED_ERRORS as err:

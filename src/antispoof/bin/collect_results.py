@@ -1,4 +1,4 @@
-"""Collect the metrics.json of experiments into a RESULTS.md, and print its main table.
+r"""Collect the metrics.json of experiments into a RESULTS.md, and print its main table.
 
 Usage:
     python -m antispoof.bin.collect_results --out RESULTS.md [--title T] [--command CMD] \

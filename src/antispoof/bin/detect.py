@@ -1,4 +1,4 @@
-"""Score audio files with a trained experiment or a published model: one line per file.
+r"""Score audio files with a trained experiment or a published model: one line per file.
 
 Usage:
     python -m antispoof.bin.detect --model <published name | exp dir> [--out FILE] \

@@ -1,4 +1,4 @@
-"""Run a frozen input branch over a `wav.scp`, batched on a device, into a kaldiio ark/scp store.
+r"""Run a frozen input branch over a `wav.scp`, batched on a device, into a kaldiio ark/scp store.
 
 Usage:
     python -m antispoof.bin.make_feats --config exp/<tag>/config.yaml --branch lfcc \

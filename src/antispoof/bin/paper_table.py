@@ -1,12 +1,14 @@
-"""Set a published result table beside the figures this repository's experiments measured.
+r"""Set a published result table beside the figures this repository's experiments measured.
 
 Usage:
     python -m antispoof.bin.paper_table --table oc_softmax_poster [--exp_root egs] \
         [--exp ROW_ID=EXP_DIR ...] [--out FILE.md]
     python -m antispoof.bin.paper_table --list
 
---table is a packaged table (`--list` prints them with their rows: oc_softmax_poster,
-oc_softmax_paper, aasist) or a table file (.yaml, the layout of antispoof.paper_tables.table).
+--table is a packaged table (`--list` prints every one with its rows; the package holds
+aasist, mpif_res2net, oc_softmax_paper, oc_softmax_poster, res2net and wavespec) or a table
+file (.yaml, the layout of antispoof.paper_tables.table; `<set>/<subset>` in a column reads
+that subset's figures from the set's metrics.json).
 Each row's experiments are found under `<exp_root>/<recipe>/exp/`: the tag its config and
 overrides give, and every seeded run of it (`<tag>__train.seed=<s>`, from `run.sh --seeds`);
 `--exp ROW_ID=EXP_DIR` (repeatable; once per seed) names a row's experiments instead. For every

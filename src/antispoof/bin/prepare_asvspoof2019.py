@@ -1,4 +1,4 @@
-"""ASVspoof 2019 LA protocols to Kaldi data directories.
+r"""ASVspoof 2019 LA protocols to Kaldi data directories.
 
 Usage:
     python -m antispoof.bin.prepare_asvspoof2019 --db_root <dir holding LA/> --data_root data \

@@ -1,4 +1,4 @@
-"""Resolve an experiment config and create its directory with the resolved `config.yaml`.
+r"""Resolve an experiment config and create its directory with the resolved `config.yaml`.
 
 Usage:
     python -m antispoof.bin.prepare_exp --config egs/mini/conf/lfcc_resnet18_ocsoftmax.yaml \

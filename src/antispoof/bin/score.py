@@ -1,4 +1,4 @@
-"""Score a data directory with a trained experiment: `<utt> <score>`, higher = more bona fide.
+r"""Score a data directory with a trained experiment: `<utt> <score>`, higher = more bona fide.
 
 Usage:
     python -m antispoof.bin.score --exp_dir exp/<tag> --data_dir data/eval --out scores.txt \

@@ -1,4 +1,4 @@
-"""Write or check a stage marker: the checksums of what a piece of work was made from.
+r"""Write or check a stage marker: the checksums of what a piece of work was made from.
 
 Usage:
     python -m antispoof.bin.stage_marker write <marker> <kind> [inputs]

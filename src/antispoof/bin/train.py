@@ -1,4 +1,4 @@
-"""Train the detector of an experiment directory (reads only `<exp_dir>/config.yaml`).
+r"""Train the detector of an experiment directory (reads only `<exp_dir>/config.yaml`).
 
 Usage:
     python -m antispoof.bin.train --exp_dir exp/<tag> --train_dir data/train --dev_dir data/dev \

@@ -1,4 +1,4 @@
-"""Draw a t-SNE map of a trained detector's embeddings, bona fide against spoof, one panel per
+r"""Draw a t-SNE map of a trained detector's embeddings, bona fide against spoof, one panel per
 data directory (the embedding maps of the WaveSpec paper).
 
 Usage:
