@@ -425,3 +425,21 @@ def test_asv_scores_default_to_the_data_dir(scores_file, data_dir, asv_file):
     assert set(metrics) == BASE_KEYS | TDCF_KEYS
     assert metrics["asv_scores_file"] == str(data_dir / "asv_scores.txt")
     assert metrics["min_tdcf"] == pytest.approx(0.6)  # as with the file given explicitly
+
+
+def test_plots_name_the_experiment_and_the_set(tmp_path):
+    """det.png and score_hist.png say what was scored: `<tag> on <set>` of stage 5's layout."""
+    import numpy as np
+
+    from antispoof.evaluation.evaluate import default_title
+    from antispoof.evaluation.plots import plot_det, plot_score_histogram
+
+    scores = tmp_path / "exp" / "lfcc_resnet18_ocsoftmax" / "eval" / "scores.txt"
+    title = default_title(scores, tmp_path / "data" / "eval")
+    assert title == "lfcc_resnet18_ocsoftmax on eval"
+    bonafide, spoof = np.array([1.0, 2.0, 0.5]), np.array([-1.0, 0.7, -2.0])
+    det = plot_det(tmp_path / "det.png", bonafide, spoof, title)
+    hist = plot_score_histogram(tmp_path / "hist.png", bonafide, spoof, 0.6, title)
+    assert det.axes[0].get_title() == f"DET curve: {title}"
+    assert hist.axes[0].get_title() == f"Score distributions: {title}"
+    assert (tmp_path / "det.png").stat().st_size > 0 and (tmp_path / "hist.png").stat().st_size > 0

@@ -1,4 +1,4 @@
-"""Evaluate a score file against its data directory: metrics.json, DET and histogram plots.
+r"""Evaluate a score file against its data directory: metrics.json, DET and histogram plots.
 
 Usage:
     python -m antispoof.bin.evaluate --scores exp/<tag>/<set>/scores.txt --data_dir data/<set> \
@@ -59,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, help="metrics.json to write")
     parser.add_argument("--plots_dir", type=Path, help="where det.png and score_hist.png go")
+    parser.add_argument(
+        "--title",
+        help="what the plots name (default: `<tag> on <set>` of exp/<tag>/<set>/scores.txt)",
+    )
     args = parser.parse_args(argv)
     out = args.out or args.scores.parent / "metrics.json"
     metrics = evaluate(
@@ -68,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         plots_dir=args.plots_dir or out.parent,
         asv2021_dir=args.asv2021_dir,
         calibration=None if args.calibration is None else read_calibration(args.calibration),
+        title=args.title,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

@@ -58,8 +58,11 @@ def evaluate(
     plots_dir: str | os.PathLike[str] | None = None,
     asv2021_dir: str | os.PathLike[str] | None = None,
     calibration: Calibration | None = None,
+    title: str | None = None,
 ) -> dict[str, Any]:
-    """All figures of one score file as a JSON-ready dict; plots go to `plots_dir` if given.
+    """All figures of one score file as a JSON-ready dict; plots go to `plots_dir` if given,
+    titled `title` (default: the experiment and set of a stage-5 layout,
+    `exp/<tag>/<set>/scores.txt`, as `<tag> on <set>`).
 
     The organisers' ASV scores default to `<data_dir>/asv_scores.txt` (2019 legacy t-DCF) or
     `<data_dir>/asv2021/` (2021 t-DCF), where they exist. With a `calibration`, the scores'
@@ -123,9 +126,18 @@ def evaluate(
     if plots_dir is not None:
         plots_dir = Path(plots_dir)
         plots_dir.mkdir(parents=True, exist_ok=True)
-        plot_det(plots_dir / DET_PLOT, bonafide, spoof, with_negated=metrics["polarity_warning"])
-        plot_score_histogram(plots_dir / HISTOGRAM_PLOT, bonafide, spoof, threshold)
+        title = title or default_title(scores_file, data_dir)
+        plot_det(
+            plots_dir / DET_PLOT, bonafide, spoof, title, with_negated=metrics["polarity_warning"]
+        )
+        plot_score_histogram(plots_dir / HISTOGRAM_PLOT, bonafide, spoof, threshold, title)
     return metrics
+
+
+def default_title(scores_file: str | os.PathLike[str], data_dir: str | os.PathLike[str]) -> str:
+    """`<tag> on <set>`: the experiment directory holding `<set>/scores.txt`, and the data set."""
+    experiment = Path(scores_file).resolve().parent.parent.name
+    return f"{experiment} on {Path(data_dir).resolve().name}"
 
 
 def _asv_inputs(

@@ -31,9 +31,11 @@ def plot_det(
     path: str | os.PathLike[str],
     bonafide: NDArray[np.float64],
     spoof: NDArray[np.float64],
+    title: str,
     with_negated: bool = False,
-) -> None:
-    """DET curve (miss = bona fide rejected, false alarm = spoof accepted) as a PNG.
+) -> Figure:
+    """DET curve (miss = bona fide rejected, false alarm = spoof accepted) as a PNG, titled with
+    what was scored (`title`: the experiment and the set); returns the figure.
 
     `with_negated` adds the curve of the negated scores, dashed, for a suspect polarity.
     """
@@ -60,10 +62,11 @@ def plot_det(
     ax.plot(limits, limits, ":", color="grey", linewidth=0.8)  # EER line: miss = false alarm
     ax.set_xlabel("False alarm rate: spoof accepted (%)")
     ax.set_ylabel("Miss rate: bona fide rejected (%)")
-    ax.set_title("DET curve")
+    ax.set_title(f"DET curve: {title}")
     ax.grid(True, linewidth=0.3)
     ax.legend(loc="best")
     fig.savefig(path, dpi=120, bbox_inches="tight")
+    return fig
 
 
 def plot_score_histogram(
@@ -71,8 +74,10 @@ def plot_score_histogram(
     bonafide: NDArray[np.float64],
     spoof: NDArray[np.float64],
     eer_threshold: float,
-) -> None:
-    """Normalised histograms of bona fide and spoof scores on shared bins, as a PNG."""
+    title: str,
+) -> Figure:
+    """Normalised histograms of bona fide and spoof scores on shared bins, as a PNG titled with
+    what was scored; returns the figure."""
     bins = np.histogram_bin_edges(np.concatenate((bonafide, spoof)), bins=HISTOGRAM_BINS)
     fig = Figure(figsize=(6.5, 4))
     ax = fig.add_subplot()
@@ -81,9 +86,10 @@ def plot_score_histogram(
     ax.axvline(eer_threshold, color="black", linestyle="--", linewidth=1, label="EER threshold")
     ax.set_xlabel("score (higher = more bona fide)")
     ax.set_ylabel("density")
-    ax.set_title("Score distributions")
+    ax.set_title(f"Score distributions: {title}")
     ax.legend()
     fig.savefig(path, dpi=120, bbox_inches="tight")
+    return fig
 
 
 def _staircase_corners(
