@@ -284,3 +284,18 @@ def test_null_over_an_inherited_mapping_removes_it_and_over_a_value_sets_it(tmp_
     assert config["optim_groups"] == {}
     assert config["train"]["freeze"] == {} and config["train"]["epochs"] == 3
     assert config["model_conf"]["se_reduction"] is None  # a setting whose value is null
+
+
+def test_a_short_form_config_takes_its_branch_keys_as_the_saved_config_spells_them():
+    """`inputs.lfcc.frontend_conf.n_filters=30` (the key of the saved config.yaml) on a config in
+    the short form sets `frontend_conf.n_filters`; another branch name is one line naming both."""
+    short = load_config(MINI_SOFTMAX)
+    assert "inputs" not in short and short["frontend"] == "lfcc"
+    long_key = resolve(apply_overrides(short, ["inputs.lfcc.frontend_conf.n_filters=30"]))
+    short_key = resolve(apply_overrides(short, ["frontend_conf.n_filters=30"]))
+    assert long_key == short_key
+    assert long_key["inputs"]["lfcc"]["frontend_conf"]["n_filters"] == 30
+    with pytest.raises(ConfigError, match=r"one input branch, 'lfcc'.*inputs\.lfcc\.frontend_conf"):
+        apply_overrides(short, ["inputs.mfcc.frontend_conf.n_filters=30"])
+    with pytest.raises(ConfigError, match="frontend and frontend_conf, not 'n_filters'"):
+        apply_overrides(short, ["inputs.lfcc.n_filters=30"])

@@ -245,10 +245,14 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Each `key.sub=value` merged in, in order. A config in the short form (`frontend`,
+    `frontend_conf`) also takes its branch's keys as the saved config.yaml spells them,
+    `inputs.<frontend>.frontend_conf.<key>`: they are the same settings."""
     for text in overrides:
         keys, value = parse_override(text)
         if keys[0] not in TOP_LEVEL_KEYS:
             raise ConfigError(f"override {text!r}: unknown top-level key {keys[0]!r}")
+        keys = _short_form_keys(config, keys, text)
         nested: dict[str, Any] = {}
         cursor = nested
         for key in keys[:-1]:
@@ -256,6 +260,25 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, A
         cursor[keys[-1]] = value
         config = merge(config, nested)
     return config
+
+
+def _short_form_keys(config: dict[str, Any], keys: list[str], text: str) -> list[str]:
+    """`inputs.<name>.<rest>` as `<rest>` of a short-form config whose branch is `<name>`."""
+    short = config.get("inputs") is None and isinstance(config.get("frontend"), str)
+    if keys[0] != "inputs" or not short or len(keys) < 3:
+        return keys
+    branch = config["frontend"]
+    if keys[1] != branch:
+        raise ConfigError(
+            f"override {text!r}: the config has one input branch, {branch!r} (short form "
+            f"frontend/frontend_conf); set inputs.{branch}.frontend_conf.<key> or "
+            "frontend_conf.<key>"
+        )
+    if keys[2] not in ("frontend", "frontend_conf"):
+        raise ConfigError(
+            f"override {text!r}: an input branch has frontend and frontend_conf, not {keys[2]!r}"
+        )
+    return keys[2:]
 
 
 def experiment_tag(config_path: str | Path, overrides: list[str]) -> str:
