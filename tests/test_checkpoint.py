@@ -94,3 +94,51 @@ def test_a_damaged_checkpoint_is_one_clear_error(tmp_path, how, reason, name, re
     assert remedy in message
     assert "\n" not in message
     assert isinstance(error.value, EXPECTED_ERRORS)
+
+
+DEV_FULL = Path("/dev/full")  # every write fails with ENOSPC: a full disk, on demand
+
+
+@pytest.mark.skipif(not DEV_FULL.exists(), reason="needs /dev/full (Linux) to fill a disk")
+def test_a_full_disk_is_named_with_the_path_and_the_previous_checkpoint_stays(tmp_path):
+    path = tmp_path / "checkpoints" / "last.pt"
+    save_checkpoint({"epoch": 1}, path)
+    # The temporary file the next write goes to is a link to /dev/full.
+    (tmp_path / "checkpoints" / "last.pt.tmp").symlink_to(DEV_FULL)
+    with pytest.raises(CheckpointError) as caught:
+        save_checkpoint({"epoch": 2, "w": torch.zeros(10_000)}, path)
+    message = str(caught.value)
+    assert message.startswith(f"cannot write checkpoint {path}: no space left on device")
+    assert "\n" not in message
+    assert load_checkpoint(path)["epoch"] == 1
+    assert not (tmp_path / "checkpoints" / "last.pt.tmp").exists()
+
+
+@pytest.mark.skipif(not DEV_FULL.exists(), reason="needs /dev/full (Linux) to fill a disk")
+def test_stage_3_on_a_full_disk_says_so_in_one_line(tmp_path):
+    """steps/train.sh's console line names the checkpoint and the full disk, not torch's
+    `[enforce fail at inline_container.cc]`."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from antispoof.config import resolve_file, save_config
+    from tiny_configs import REPO, tiny_detector
+    from toy_data import make_toy_data_dir
+
+    train = make_toy_data_dir(tmp_path, "train", 8, 0)
+    dev = make_toy_data_dir(tmp_path, "dev", 4, 1)
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(tiny_detector(epochs=1, crop_seconds=0.5)))
+    exp_dir = tmp_path / "exp" / "tiny"
+    save_config(resolve_file(tmp_path / "tiny.yaml"), exp_dir / "config.yaml")
+    (exp_dir / "checkpoints").mkdir()
+    (exp_dir / "checkpoints" / "best.pt.tmp").symlink_to(DEV_FULL)
+    command = [str(REPO / "steps" / "train.sh"), "--ngpu", "0", str(exp_dir), str(train), str(dev)]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    (line,) = [line for line in done.stderr.splitlines() if "training failed" in line]
+    expected = f"cannot write checkpoint {exp_dir}/checkpoints/best.pt: no space left on device ("
+    assert f"error: training failed: {expected}" in line
+    assert "bytes free" in line and "enforce fail" not in line

@@ -12,7 +12,9 @@ torch is imported inside the functions: every entry point imports this module fo
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,18 +30,44 @@ class CheckpointError(RuntimeError):
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """Write to a temporary file, fsync it, rename it into place and fsync the directory."""
+    """Write to a temporary file, fsync it, rename it into place and fsync the directory.
+
+    A write that fails (a full disk, a quota) removes the temporary file, leaves the previous
+    checkpoint in place and is a CheckpointError naming the path and the reason: torch's own
+    error says neither.
+    """
     import torch
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as handle:
-        torch.save(state, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with tmp.open("wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except (OSError, RuntimeError) as err:
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(
+            f"cannot write checkpoint {path}: {_write_failure(err, path.parent)}; the previous "
+            "checkpoint is kept, and re-running stage 3 resumes from it"
+        ) from err
     os.replace(tmp, path)
     _fsync_directory(path.parent)
+
+
+def _write_failure(err: BaseException, directory: Path) -> str:
+    """Why a write failed, in words: a full disk whichever of torch's errors reported it (its
+    RuntimeError and the OSError of closing the file chain each other), else the first line."""
+    chained: BaseException | None = err
+    while chained is not None:
+        if isinstance(chained, OSError) and chained.errno in (errno.ENOSPC, errno.EDQUOT):
+            break
+        chained = chained.__cause__ or chained.__context__
+    if chained is not None:
+        free = shutil.disk_usage(directory).free
+        return f"no space left on device ({free} bytes free on the file system of {directory})"
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _fsync_directory(directory: Path) -> None:
