@@ -94,7 +94,7 @@ def test_all_stages_produce_metrics_plots_and_results(fresh_tree, first_run):
             for plot in ("det.png", "score_hist.png"):
                 assert (exp_dir / test_set / plot).stat().st_size > 0
         # Out of domain: the 2021 DF replica (per subset, per codec x vocoder) and In-the-Wild.
-        df21 = json.loads((exp_dir / "df21_eval" / "metrics.json").read_text())
+        df21 = json.loads((exp_dir / "df21_full" / "metrics.json").read_text())
         assert df21["per_subset"]["eval"]["n_bonafide"] > 0 and "conditions" in df21
         itw = json.loads((exp_dir / "itw" / "metrics.json").read_text())
         assert itw["n_bonafide"] > 0 and itw["n_spoof"] > 0
