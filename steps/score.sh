@@ -30,11 +30,7 @@ exp_dir=$1
 data_dir=$2
 out_dir=$3
 
-case "${checkpoint}" in
-  best | last) checkpoint_file="${exp_dir}/checkpoints/${checkpoint}.pt" ;;
-  *) checkpoint_file=${checkpoint} ;;
-esac
-extra=(--checkpoint "${checkpoint_file}")
+extra=(--checkpoint "${checkpoint}")
 [ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}")
 for cache in ${caches}; do extra+=(--cache "${cache}"); done
 
@@ -44,7 +40,7 @@ mkdir -p "${out_dir}/log"
 # starts and is put in place when it ends.
 rm -f "${out_dir}"/{.done.score,scores.txt,metrics.json,det.png,score_hist.png}
 python -m antispoof.bin.stage_marker write "${out_dir}/.done.score.tmp" score \
-  --data_dir "${data_dir}" --config "${exp_dir}/config.yaml" --checkpoint "${checkpoint_file}"
+  --data_dir "${data_dir}" --config "${exp_dir}/config.yaml" --checkpoint "${checkpoint}"
 "${root}/utils/split_data.sh" "${data_dir}" "${nj}"
 # shellcheck disable=SC2086  # ${cmd} is a command line with its own options (Kaldi style)
 ${cmd} --num-threads "${num_threads}" JOB=1:"${nj}" "${out_dir}/log/score.JOB.log" \

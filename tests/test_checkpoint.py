@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from antispoof import checkpoint
 from antispoof.bin._cli import EXPECTED_ERRORS
-from antispoof.training import checkpoint
-from antispoof.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from antispoof.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 STATE = {"detector": {"weight": torch.arange(2000, dtype=torch.float32)}, "epoch": 3}
 

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from antispoof.bin._cli import run_main
+from antispoof.checkpoint import save_checkpoint
 from antispoof.config import REPO_ROOT, resolve_file, save_config
 from antispoof.data.kaldi_files import TableError
-from antispoof.training.checkpoint import save_checkpoint
 
 MINI_CONFIG = REPO_ROOT / "egs/mini/conf/lfcc_resnet18_softmax.yaml"
 

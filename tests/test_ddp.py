@@ -32,12 +32,12 @@ import pytest
 import torch
 import yaml
 
+from antispoof.checkpoint import load_checkpoint
 from antispoof.config import resolve_file, save_config
 from antispoof.data.batch import Batch
 from antispoof.detector import Detector, build_detector
 from antispoof.errors import DeviceError
 from antispoof.scoring import score_utterances, scoring_reader
-from antispoof.training.checkpoint import load_checkpoint
 from antispoof.training.device import select_device
 from antispoof.training.distributed import Ranks
 from antispoof.training.trainer import Trainer, TrainingData, seed_everything

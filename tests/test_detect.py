@@ -22,8 +22,8 @@ from antispoof.config import resolve_file, save_config
 from antispoof.data.audio import AudioError
 from antispoof.data.dataset import ExampleReader, InMemoryAudio, ScoringExamples, collate
 from antispoof.data.kaldi_files import write_table
-from antispoof.detector import load_detector
 from antispoof.evaluation.calibration import fit_calibration, write_calibration
+from antispoof.experiment import load_detector
 from antispoof.markers import stage_inputs, write_marker
 from antispoof.registry import ConfigError
 from antispoof.scoring import read_any_audio, score_waveforms, scoring_reader

@@ -16,8 +16,8 @@ import torch
 import yaml
 from torch.utils.tensorboard import SummaryWriter
 
+from antispoof.checkpoint import load_checkpoint
 from antispoof.config import resolve_file, save_config
-from antispoof.training.checkpoint import load_checkpoint
 from antispoof.training.trainer import Trainer, TrainingData
 from tiny_configs import SMALL_RESNET, TINY_WAV2VEC2
 from toy_data import make_toy_data_dir

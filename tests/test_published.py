@@ -23,10 +23,10 @@ import torch
 
 from antispoof.bin import detect, import_pretrained
 from antispoof.config import resolve_file
-from antispoof.detector import load_detector
 from antispoof.download import ChecksumError, DownloadError
 from antispoof.download.fetch import FetchOptions
 from antispoof.evaluation.calibration import load_calibration
+from antispoof.experiment import load_detector
 from antispoof.labels import BONAFIDE, SPOOF
 from antispoof.published import (
     PACKAGE_DIR,

@@ -22,11 +22,11 @@ import yaml
 
 from antispoof.bin import score as score_bin
 from antispoof.bin import stage_marker
+from antispoof.checkpoint import load_checkpoint, save_checkpoint
 from antispoof.config import resolve_file, save_config
-from antispoof.detector import load_detector
 from antispoof.errors import NonFiniteLossError
+from antispoof.experiment import load_detector
 from antispoof.markers import StaleWorkError, stage_inputs, training_settings
-from antispoof.training.checkpoint import load_checkpoint, save_checkpoint
 from antispoof.training.trainer import Trainer, TrainingData
 from tiny_configs import REPO, tiny_detector
 from toy_data import make_toy_data_dir

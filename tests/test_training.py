@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from antispoof.checkpoint import load_checkpoint
 from antispoof.config import resolve_file, save_config
 from antispoof.data.audio import AudioError
 from antispoof.data.dataset import AudioTable
 from antispoof.detector import build_detector
 from antispoof.scoring import score_utterances, scoring_reader
-from antispoof.training.checkpoint import load_checkpoint
 from antispoof.training.trainer import Trainer, TrainingData
 from toy_data import make_toy_data_dir
 

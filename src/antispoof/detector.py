@@ -12,22 +12,18 @@ optimizers of their own. Its `state_dict`, parameter count and `.to()` cover eve
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from antispoof.augment import AUGMENTATIONS, BatchAugmentation
-from antispoof.config import read_resolved
 from antispoof.data.batch import Batch, crop_frames, crop_waveform
 from antispoof.data.crops import CropPlan
 from antispoof.frontends import FRONTENDS, Frontend
 from antispoof.frontends.base import FeatureSpec
 from antispoof.losses import LOSSES, Objective
-from antispoof.markers import StaleWorkError, changed_settings, training_settings
 from antispoof.models import MODELS, Backbone
-from antispoof.training.checkpoint import load_checkpoint
 
 
 class Detector(nn.Module):
@@ -143,40 +139,3 @@ def build_detector(config: dict[str, Any]) -> Detector:
         AUGMENTATIONS.build(name, settings) for name, settings in config["augment"].items()
     ]
     return Detector(inputs, model, loss, augmentations, config["train"]["freeze"])
-
-
-def checkpoint_path(exp_dir: str | Path, checkpoint: str) -> Path:
-    """`best` or `last` of an experiment, or a checkpoint file given by its path."""
-    if checkpoint in ("best", "last"):
-        return Path(exp_dir) / "checkpoints" / f"{checkpoint}.pt"
-    return Path(checkpoint)
-
-
-def load_detector(
-    exp_dir: str | Path, checkpoint: str = "best", device: torch.device | str = "cpu"
-) -> tuple[dict[str, Any], Detector]:
-    """An experiment's saved config and its detector with trained weights, on `device`.
-
-    The checkpoint must have been trained under the settings the config holds now: weights of
-    another configuration would give scores that belong to neither.
-    """
-    config = read_resolved(Path(exp_dir) / "config.yaml")
-    path = checkpoint_path(exp_dir, checkpoint)
-    state = load_checkpoint(path)
-    trained_under = state.get("training_settings")
-    if trained_under is None:
-        raise StaleWorkError(
-            f"{path} records no training settings (written by an older version); retrain it "
-            "(run.sh --force true --stage 3)"
-        )
-    changed = changed_settings(trained_under, training_settings(config))
-    if changed:
-        raise StaleWorkError(
-            f"{path} was trained under other settings than {Path(exp_dir) / 'config.yaml'} "
-            f"(changed: {', '.join(changed)}); retrain (run.sh --force true --stage 3) or "
-            "restore the old config"
-        )
-    detector = build_detector(config)
-    detector.load_state_dict(state["detector"])
-    detector.set_epoch(config["train"]["epochs"])
-    return config, detector.to(torch.device(device)).eval()

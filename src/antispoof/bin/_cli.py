@@ -15,13 +15,13 @@ from pathlib import Path
 
 import yaml
 
+from antispoof.checkpoint import CheckpointError
 from antispoof.config import yaml_error_message
 from antispoof.data.audio import AudioError
 from antispoof.data.kaldi_files import TableError
 from antispoof.download import CorpusError
 from antispoof.errors import DeviceError, NonFiniteLossError
 from antispoof.registry import ConfigError
-from antispoof.training.checkpoint import CheckpointError
 
 EXPECTED_ERRORS = (
     ConfigError,

@@ -63,8 +63,9 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from antispoof.bin._cli import run_main
 from antispoof.data.audio import AudioError
 from antispoof.data.batch import Batch
-from antispoof.detector import Detector, checkpoint_path, load_detector
+from antispoof.detector import Detector
 from antispoof.evaluation.calibration import Calibration, load_calibration
+from antispoof.experiment import checkpoint_path, load_detector
 from antispoof.labels import BONAFIDE, BONAFIDE_NAME, SPOOF, SPOOF_NAME
 from antispoof.losses.softmax import Softmax
 from antispoof.losses.sum import Sum

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from antispoof.bin._cli import run_main
 from antispoof.bin.prepare_exp import move_aside
+from antispoof.checkpoint import save_checkpoint
 from antispoof.config import save_config
 from antispoof.markers import changed_settings, read_config, training_settings
 from antispoof.published import (
@@ -46,7 +47,6 @@ from antispoof.published import (
     published_detector,
     resolve_weights,
 )
-from antispoof.training.checkpoint import save_checkpoint
 
 log = logging.getLogger("antispoof.import_pretrained")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from antispoof.bin._cli import branch_caches, run_main
 from antispoof.data.kaldi_files import read_table
-from antispoof.detector import load_detector
+from antispoof.experiment import load_detector
 from antispoof.scoring import score_utterances, scoring_reader
 from antispoof.training.device import autocast_dtype, select_device
 

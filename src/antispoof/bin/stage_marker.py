@@ -7,7 +7,8 @@ Usage:
     kind and inputs:  data  --corpus_root DIR
                       feats --data_dir DIR --config exp/<tag>/config.yaml --branch NAME
                       train --train_dir DIR --dev_dir DIR --config exp/<tag>/config.yaml
-                      score --data_dir DIR --config exp/<tag>/config.yaml --checkpoint FILE
+                      score --data_dir DIR --config exp/<tag>/config.yaml --checkpoint best
+    (a score marker's --checkpoint: best or last of the config's experiment, or a file)
     e.g.
     python -m antispoof.bin.stage_marker check dump/lfcc_1a2b3c4d/train/.done feats \
         --data_dir data/train --config exp/lfcc_resnet18_ocsoftmax/config.yaml --branch lfcc
@@ -23,6 +24,7 @@ import argparse
 from pathlib import Path
 
 from antispoof.bin._cli import run_main
+from antispoof.experiment import CHECKPOINT_NAMES, checkpoint_path
 from antispoof.markers import (
     KINDS,
     describe_inputs,
@@ -49,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--branch", help="the input branch a feature cache holds")
     args = parser.parse_args(argv)
     given = {name: getattr(args, name) for name in inputs if getattr(args, name) is not None}
+    if str(given.get("checkpoint")) in CHECKPOINT_NAMES and "config" in given:
+        given["checkpoint"] = checkpoint_path(given["config"].parent, str(given["checkpoint"]))
     record = stage_inputs(args.kind, branch=args.branch, **given)
     if args.action == "write":
         write_marker(args.marker, record)

@@ -28,7 +28,8 @@ from matplotlib.figure import Figure
 from antispoof.bin._cli import run_main
 from antispoof.data.batch import Batch
 from antispoof.data.dataset import read_labels
-from antispoof.detector import Detector, load_detector
+from antispoof.detector import Detector
+from antispoof.experiment import load_detector
 from antispoof.labels import BONAFIDE, SPOOF
 from antispoof.scoring import scoring_reader, segment_means
 from antispoof.training.device import autocast_dtype, select_device

@@ -57,6 +57,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from antispoof.augment.waveform import WAVEFORM_AUGMENTATIONS
+from antispoof.checkpoint import load_checkpoint, save_checkpoint
 from antispoof.data.dataset import (
     ExampleReader,
     SegmentTrainingExamples,
@@ -79,7 +80,6 @@ from antispoof.metrics.det import compute_eer
 from antispoof.optim import OPTIMIZERS, SCHEDULERS
 from antispoof.registry import ConfigError
 from antispoof.scoring import score_utterances, scoring_reader
-from antispoof.training.checkpoint import load_checkpoint, save_checkpoint
 from antispoof.training.device import autocast_dtype
 from antispoof.training.distributed import (
     broadcast_buffers,
