@@ -297,7 +297,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     read -r dir branches <<<"${experiment}"
     for set in ${test_sets}; do
       if pending "stage 4" "${dir}/${set}/.done.score" score --data_dir "data/${set}" \
-        --config "${dir}/config.yaml" --checkpoint "${dir}/checkpoints/best.pt"; then
+        --config "${dir}/config.yaml" --checkpoint best; then
         log "stage 4: scoring data/${set} with ${dir}"
         # shellcheck disable=SC2086
         set_caches=$(caches_of "${dir}" "${set}" ${branches})
@@ -322,13 +322,14 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
       log "stage 5: no --dev_set: evaluating ${dir} without calibration"
     else
       check_marker "${dir}/${dev_set}/.done.score" score --data_dir "data/${dev_set}" \
-        --config "${dir}/config.yaml" --checkpoint "${dir}/checkpoints/best.pt"
+        --config "${dir}/config.yaml" --checkpoint best
       if [ "${marker_status}" -eq 0 ]; then
         log "stage 5: calibrating ${dir} on its scores of data/${dev_set}"
         # A fit that is refused (scores that rank spoof above bona fide would give every file
         # the same decision) leaves no calibration.json; the sets are evaluated without one.
         if python -m antispoof.bin.calibrate --scores "${dir}/${dev_set}/scores.txt" \
-          --data_dir "data/${dev_set}" --out "${dir}/calibration.json"; then
+          --data_dir "data/${dev_set}" --exp_dir "${dir}" --checkpoint best \
+          --out "${dir}/calibration.json"; then
           calibration_args=(--calibration "${dir}/calibration.json")
         else
           log "stage 5: not calibrating ${dir}: the fit was refused (above); its sets are" \
@@ -344,7 +345,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     for set in ${test_sets}; do
       # Only scores that stage 4 finished, from the current model and data, are evaluated.
       check_marker "${dir}/${set}/.done.score" score --data_dir "data/${set}" \
-        --config "${dir}/config.yaml" --checkpoint "${dir}/checkpoints/best.pt"
+        --config "${dir}/config.yaml" --checkpoint best
       if [ "${marker_status}" -ne 0 ]; then
         log "error: stage 5: ${verdict}: the scores of data/${set} are unfinished or belong to" \
           "another model or data; run stage 4 first (--stage 4)"

@@ -40,6 +40,7 @@ import json
 import logging
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,12 +237,19 @@ class _WeightedLogistic:
         return size
 
 
-def write_calibration(path: str | os.PathLike[str], calibration: Calibration) -> None:
-    """Write `calibration.json` atomically: a reader never sees half a file."""
+def write_calibration(
+    path: str | os.PathLike[str],
+    calibration: Calibration,
+    fitted_for: Mapping[str, str] | None = None,
+) -> None:
+    """Write `calibration.json` atomically: a reader never sees half a file. `fitted_for`
+    records what the scores came from (antispoof.decision.calibration_inputs: the checkpoint's
+    and config's sha256), so that the calibration is applied only to that model."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    tmp.write_text(json.dumps(calibration.to_json(), indent=2) + "\n", encoding="utf-8")
+    record = {**calibration.to_json(), **(fitted_for or {})}
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 

@@ -47,6 +47,15 @@ class Objective(nn.Module):
     def score(self, embeddings: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    # Whether the loss has a decision of its own (a classifier's output layer): then `log_odds`
+    # gives `log P(bona fide) - log P(spoof)`, bona fide where it is >= 0. A one-class loss (a
+    # centre and a margin) has no such boundary: its scores need a threshold or a calibration.
+    natural_decision = False
+
+    def log_odds(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """`(B,)` log-odds of the loss's own classifier (see `natural_decision`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no decision of its own")
+
     @classmethod
     def resolved_settings(
         cls, name: str, conf: Mapping[str, Any] | None, where: str

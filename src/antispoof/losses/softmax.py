@@ -65,8 +65,14 @@ class Softmax(Objective):
                 "class_weights", torch.tensor(class_weights, dtype=torch.float32), persistent=False
             )
 
+    natural_decision = True
+
     def logits(self, embeddings: torch.Tensor) -> torch.Tensor:
         return self.output(embeddings)
+
+    def log_odds(self, embeddings: torch.Tensor) -> torch.Tensor:
+        logits = self.logits(embeddings)
+        return logits[:, BONAFIDE] - logits[:, SPOOF]
 
     def forward(
         self, embeddings: torch.Tensor, target: torch.Tensor

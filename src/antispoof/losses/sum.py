@@ -80,6 +80,14 @@ class Sum(Objective):
     def score(self, embeddings: torch.Tensor) -> torch.Tensor:
         return self.terms[self.scorer].score(embeddings)
 
+    @property
+    def natural_decision(self) -> bool:  # type: ignore[override]
+        """The scoring term's: the detector decides as the term it scores with."""
+        return self.terms[self.scorer].natural_decision
+
+    def log_odds(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return self.terms[self.scorer].log_odds(embeddings)
+
     @classmethod
     def resolved_settings(
         cls, name: str, conf: Mapping[str, Any] | None, where: str
