@@ -11,6 +11,7 @@ import pytest
 import torch
 from transformers import Wav2Vec2Config, Wav2Vec2Model
 
+from antispoof.frontends import FRONTENDS
 from antispoof.frontends.fairseq_import import fairseq_to_transformers, parse_conv_feature_layers
 from tiny_configs import TINY_FAIRSEQ_BASE, TINY_FAIRSEQ_XLSR, fairseq_state_dict
 
@@ -61,6 +62,23 @@ def test_the_inferred_configuration_loads_every_weight_strictly(cfg):
         model.encoder.layers[1].feed_forward.output_dense.weight,
         fairseq_state_dict(cfg)["encoder.layers.1.fc2.weight"],
     )
+
+
+def test_the_ssl_frontend_takes_the_configuration_and_the_weights():
+    weights, config = fairseq_to_transformers(fairseq_state_dict(), TINY_FAIRSEQ_XLSR)
+    settings = {"config": config, "layers": [2], "weighted_sum": False, "normalize": False}
+    frontend = FRONTENDS.build("ssl", settings).eval()
+    model = transformers_model(config).eval()
+    model.load_state_dict(weights, strict=True)
+    # The frontend drops SpecAugment's mask vector, which it never uses.
+    frontend.encoder.load_state_dict(
+        {key: value for key, value in weights.items() if key != "masked_spec_embed"}, strict=True
+    )
+    wav = 0.1 * torch.randn(1, 3200, generator=torch.Generator().manual_seed(0))
+    feats, frame_lengths = frontend(wav, torch.tensor([3200]))
+    assert feats.shape == (1, 1, 9, 16) and frame_lengths.tolist() == [9]
+    with torch.no_grad():
+        torch.testing.assert_close(feats[0, 0], model(wav).last_hidden_state[0])
 
 
 def test_a_detector_prefix_is_stripped_and_the_rest_of_the_detector_ignored():

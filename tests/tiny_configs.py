@@ -5,6 +5,7 @@ from typing import Any
 
 import torch
 
+from antispoof.frontends.ssl import RELEASED_SIZES
 from antispoof.frontends.whisper import RELEASED_WIDTHS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +40,22 @@ TINY_XLSR_LAYOUT = {
     "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
     "conv_stride": [5, 2, 2, 2, 2, 2, 2],
 }
+
+
+def tiny_ssl(model_type: str, norm: str = "layer", **settings: Any) -> dict[str, Any]:
+    """The `config` of a tiny random `ssl` encoder of family `model_type`, TINY_WAV2VEC2's sizes
+    (`settings` override them). `norm: layer`: layer-normalised convolutions and pre-norm layers
+    (XLS-R, the Large models); `group`: a group-normalised first convolution and post-norm layers
+    (the Base models). data2vec-audio has one architecture, layer-normalised convolutions and
+    post-norm layers, and a stack of positional convolutions (2 of kernel 5 here) instead of one."""
+    config = {"model_type": model_type, **TINY_WAV2VEC2}
+    if model_type == "data2vec-audio":
+        del config["feat_extract_norm"], config["do_stable_layer_norm"]
+        config |= {"num_conv_pos_embeddings": 2, "conv_pos_kernel_size": 5}
+    elif norm == "group":
+        config |= {"feat_extract_norm": "group", "do_stable_layer_norm": False}
+    return {**config, **settings}
+
 
 # A fairseq wav2vec 2.0 pre-training model of XLS-R's layout in miniature, as fairseq's model
 # configuration (a checkpoint's `cfg["model"]`) gives it: TINY_XLSR_LAYOUT's seven layer-normalised
@@ -176,9 +193,10 @@ def tiny_detector(**train: object) -> dict:
 
 def offline(node: Any) -> Any:
     """`node` with each released encoder replaced by a random one: a Whisper encoder of its width
-    and its 30 s window (one layer: the shapes are what is checked); a wav2vec2 encoder of XLS-R's
-    frame rate and as many layers as the chosen ones need, but of width 16 instead of 1024 (24
-    layers of 1024 would take minutes to build), which the models take from its FeatureSpec."""
+    and its 30 s window (one layer: the shapes are what is checked); a wav2vec2 or ssl encoder of
+    its family, XLS-R's frame rate and as many layers as the chosen ones need (all of them for
+    `layers: all`), but of width 16 instead of 1024 (24 layers of 1024 would take minutes to
+    build), which the models take from its FeatureSpec."""
     if isinstance(node, list):
         return [offline(item) for item in node]
     if not isinstance(node, dict):
@@ -196,5 +214,11 @@ def offline(node: Any) -> Any:
         node["frontend_conf"] = {**conf, "config": random}
     if node.get("frontend") == "wav2vec2" and conf["config"] is None:
         random = {**TINY_XLSR_LAYOUT, "num_hidden_layers": max(conf["layers"])}
+        node["frontend_conf"] = {**conf, "config": random}
+    if node.get("frontend") == "ssl" and conf["config"] is None:
+        model_type, _, layers = RELEASED_SIZES[conf["model"]]
+        stack = {key: TINY_XLSR_LAYOUT[key] for key in ("conv_dim", "conv_kernel", "conv_stride")}
+        depth = layers if conf["layers"] == "all" else max(conf["layers"])
+        random = tiny_ssl(model_type, num_hidden_layers=depth, **stack)
         node["frontend_conf"] = {**conf, "config": random}
     return node
