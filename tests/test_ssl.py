@@ -352,3 +352,16 @@ def test_a_missing_model_says_where_to_put_it(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="is a 'whisper' encoder"):
         SSL.feature_spec(model=str(tmp_path / "whisper"))
     assert SSL.feature_spec(model=str(tmp_path / "wavlm"), layers=[12]).dim == 768
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize(("family", "norm"), CASES, ids=IDS)
+def test_batched_equals_alone_on_cuda(family, norm):
+    frontend = build(family, norm, layers="all").eval()
+    wav, lengths = batch(LENGTHS)
+    cpu = [transformers_alone(frontend, wav[i, :n]) for i, n in enumerate(LENGTHS)]
+    feats, frame_lengths = frontend.cuda()(wav.cuda(), lengths.cuda())
+    for i, alone in enumerate(cpu):
+        assert frame_lengths[i] == alone.shape[1]
+        torch.testing.assert_close(feats[i, :, : alone.shape[1]].cpu(), alone, atol=1e-4, rtol=1e-3)
