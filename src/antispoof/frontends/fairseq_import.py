@@ -16,8 +16,9 @@ transformers' keys, unchanged, and infers the transformers configuration:
   wav2vec 2.0 model (torchaudio.models.wav2vec2's factory functions list them).
 
 The mapping is transformers' own (`convert_wav2vec2_original_pytorch_checkpoint_to_pytorch.py`,
-`recursively_load_weights`), which needs fairseq installed; tests/test_fairseq_import.py checks
-that both give the same tensor for every key. Pre-training heads (quantizer, `project_q`,
+`recursively_load_weights`), which needs fairseq installed and is in transformers' source tree
+only; tests/test_fairseq_import.py checks that this one puts every tensor where that one does
+(recorded from it in tests/reference/). Pre-training heads (quantizer, `project_q`,
 `final_proj`, `target_glu`) are dropped; any other key the encoder does not have is an error, so
 a checkpoint of another layout (adapters, HuBERT) is refused instead of half loaded.
 """
