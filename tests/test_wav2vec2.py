@@ -1,12 +1,16 @@
 """wav2vec2 frontend on tiny, randomly initialised encoders (nothing is downloaded): spec from the
 config alone, frame lengths from the conv stack, batched equal to one utterance at a time (as
-transformers computes it alone), layer choice, gradients, and where a missing model goes."""
+transformers computes it alone), layer choice, gradients, where a missing model goes, and every
+recipe config resolving as it did before the frontend became the ssl one on a wav2vec2 encoder."""
+
+from pathlib import Path
 
 import huggingface_hub.constants
 import pytest
 import torch
 from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
+from antispoof.config import branch_tag, resolve_file
 from antispoof.frontends import FRONTENDS
 from antispoof.frontends.base import FeatureSpec
 from antispoof.frontends.common import WHOLE_INPUT, ModelNotFoundError
@@ -19,6 +23,23 @@ TINY = {**TINY_WAV2VEC2, "hidden_size": 32, "intermediate_size": 64}
 # wav2vec2-base's architecture: group norm over the first convolution's whole input, no mask.
 TINY_GROUP_NORM = {**TINY, "feat_extract_norm": "group", "do_stable_layer_norm": False}
 LENGTHS = [5, 19, 20, 21, 333, 1000]
+REPO = Path(__file__).resolve().parents[1]
+# The cache tag (the frontend and a hash of its resolved settings) of the wav2vec2 branch of every
+# recipe config, recorded at commit 16354a5, before wav2vec2 became the ssl frontend restricted to
+# wav2vec2 encoders: an experiment's config.yaml, its stage-2 cache and its checkpoints stay
+# valid only while its settings resolve the same.
+RECIPE_BRANCH_TAGS = {
+    "egs/asvspoof2019/conf/xlsr_aasist.yaml": "wav2vec2_79aba158",
+    "egs/asvspoof2021_df/conf/xlsr_aasist.yaml": "wav2vec2_79aba158",
+    "egs/asvspoof2021_df/conf/wavespec.yaml": "wav2vec2_b2147078",
+    "egs/asvspoof2021_df/conf/wavespec_concat.yaml": "wav2vec2_b2147078",
+    "egs/asvspoof2021_df/conf/wavespec_magnitude_cqt.yaml": "wav2vec2_b2147078",
+    "egs/asvspoof2021_df/conf/wavespec_no_scl.yaml": "wav2vec2_b2147078",
+    "egs/asvspoof2021_df/conf/wavespec_one_scale.yaml": "wav2vec2_176761d1",
+    "egs/asvspoof2021_df/conf/wavespec_wave_only.yaml": "wav2vec2_b2147078",
+    "egs/mini/conf/wavespec_small.yaml": "wav2vec2_75013f37",
+    "egs/mini/conf/xlsr_aasist_small.yaml": "wav2vec2_4b6da44e",
+}
 
 
 def build(config=TINY, seed=0, **settings):
@@ -233,3 +254,19 @@ def test_batched_equals_alone_on_cuda():
     for i, alone in enumerate(cpu):
         assert frame_lengths[i] == alone.shape[1]
         torch.testing.assert_close(feats[i, :, : alone.shape[1]].cpu(), alone, atol=1e-4, rtol=1e-3)
+
+
+def test_recipe_configs_resolve_as_they_did():
+    for path, tag in RECIPE_BRANCH_TAGS.items():
+        branch = resolve_file(REPO / path)["inputs"]["ssl"]
+        assert branch["frontend"] == "wav2vec2"
+        assert branch_tag(branch) == tag, path
+    settings = resolve_file(REPO / "egs/asvspoof2019/conf/xlsr_aasist.yaml")["inputs"]["ssl"]
+    assert settings["frontend_conf"] == {
+        "model": "facebook/wav2vec2-xls-r-300m",
+        "layers": [24],
+        "trainable": True,
+        "gradient_checkpointing": False,
+        "normalize": False,
+        "config": None,
+    }

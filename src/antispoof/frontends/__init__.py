@@ -11,6 +11,7 @@ from antispoof.frontends.lfcc import LFCC
 from antispoof.frontends.mfcc import MFCC, TorchaudioLFCC
 from antispoof.frontends.raw import Raw
 from antispoof.frontends.spectrogram import Spectrogram
+from antispoof.frontends.ssl import SSL
 from antispoof.frontends.stack import Stack
 from antispoof.frontends.wav2vec2 import Wav2Vec2
 from antispoof.frontends.whisper import Whisper
@@ -20,6 +21,7 @@ __all__ = [
     "FRONTENDS",
     "LFCC",
     "MFCC",
+    "SSL",
     "FeatureSpec",
     "Frontend",
     "Raw",

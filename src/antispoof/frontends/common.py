@@ -1,6 +1,6 @@
 """What several frontends share: settings completed from a constructor, the context of a frontend
-whose every frame sees its whole input, how a pretrained model's name is located, and the error
-for one that is not there."""
+whose every frame sees its whole input, how a pretrained model's name is located, the error for
+one that is not there, and the base of the pretrained transformer encoders (whisper, ssl)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import inspect
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from torch import nn
+
+from antispoof.frontends.base import Frontend
 
 # `FeatureSpec.context` of a frontend whose frames each depend on the whole input (a transformer
 # encoder, a resize over the utterance's frame count): more samples than any utterance holds
@@ -42,3 +46,49 @@ def resolve_settings(
     bound = inspect.signature(constructor).bind(**settings)
     bound.apply_defaults()
     return dict(bound.arguments)
+
+
+def check_gradient_checkpointing(gradient_checkpointing: bool, trainable: bool) -> None:
+    if gradient_checkpointing and not trainable:
+        raise ValueError("gradient_checkpointing needs trainable: true (no gradient otherwise)")
+
+
+def enable_gradient_checkpointing(encoder: nn.Module) -> None:
+    """Recompute the activations of `encoder`'s layers in the backward pass instead of keeping
+    them (a transformers model)."""
+    # transformers renamed it in 5.2x; the old name warns there, and is all 5.1x has.
+    enable = getattr(encoder, "activation_checkpointing_enable", None)
+    (enable or encoder.gradient_checkpointing_enable)()
+
+
+class PretrainedEncoder(Frontend):
+    """A pretrained transformers encoder (`self.encoder`) as an input branch, fine-tuned or
+    frozen by the `trainable` setting, with `gradient_checkpointing` as a setting.
+
+    A frozen encoder (`trainable: false`) runs in eval mode, no dropout, even inside a stack whose
+    other branches train: deterministic, so the branch is cacheable. `encoder_trainable` is the
+    setting; `trainable` says whether the branch has weights that train, which a branch with
+    weights of its own beside a frozen encoder also has (it then is not cacheable).
+    """
+
+    encoder: nn.Module
+    encoder_trainable: bool = True
+
+    @classmethod
+    def checked_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """`settings` completed with the constructor's defaults, the encoder settings checked
+        (what `feature_spec` starts with)."""
+        conf = resolve_settings(cls, settings)
+        check_gradient_checkpointing(conf["gradient_checkpointing"], conf["trainable"])
+        return conf
+
+    @classmethod
+    def cacheable_with(cls, **settings: Any) -> bool:
+        """A frozen encoder (`trainable: false`) is cacheable: eval mode makes it deterministic."""
+        return not settings.get("trainable", True)
+
+    def train(self, mode: bool = True) -> PretrainedEncoder:
+        super().train(mode)
+        if not self.encoder_trainable:
+            self.encoder.eval()
+        return self

@@ -26,12 +26,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
+from antispoof.frontends.base import FRONTENDS, FeatureSpec
 from antispoof.frontends.common import (
     WHOLE_INPUT,
     ModelNotFoundError,
+    PretrainedEncoder,
+    check_gradient_checkpointing,
+    enable_gradient_checkpointing,
     locate_pretrained,
-    resolve_settings,
 )
 
 if TYPE_CHECKING:
@@ -112,7 +114,7 @@ def _spec(d_model: int, tile: int) -> FeatureSpec:
 
 
 @FRONTENDS.register("whisper")
-class Whisper(Frontend):
+class Whisper(PretrainedEncoder):
     """`(B, 1, T, d_model)` Whisper encoder features, `T = N // (320 / tile)`.
 
     `context` is WHOLE_INPUT: self-attention lets every frame see the whole window. A trainable
@@ -136,11 +138,10 @@ class Whisper(Frontend):
         from transformers.audio_utils import mel_filter_bank
         from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-        if gradient_checkpointing and not trainable:
-            raise ValueError("gradient_checkpointing needs trainable: true (no gradient otherwise)")
+        check_gradient_checkpointing(gradient_checkpointing, trainable)
         conf = encoder_config(model, config)
         self._spec = _spec(conf.d_model, tile)
-        self.trainable = trainable
+        self.trainable = self.encoder_trainable = trainable
         self.window = window_samples(conf)
         if config is not None:
             encoder = WhisperEncoder(conf)
@@ -152,9 +153,7 @@ class Whisper(Frontend):
                 raise _not_found(model, str(err).splitlines()[0]) from err
             encoder = whole.get_encoder()
         if gradient_checkpointing:
-            # transformers renamed it in 5.2x; the old name warns there, and is all 5.1x has.
-            enable = getattr(encoder, "activation_checkpointing_enable", None)
-            (enable or encoder.gradient_checkpointing_enable)()
+            enable_gradient_checkpointing(encoder)
         self.encoder = encoder
         if trainable:
             self.unfreeze()
@@ -174,18 +173,11 @@ class Whisper(Frontend):
         self.register_buffer("stft_window", torch.hann_window(N_FFT), persistent=False)
 
     @classmethod
-    def cacheable_with(cls, **settings: Any) -> bool:
-        """A frozen encoder (`trainable: false`) is cacheable: eval mode makes it deterministic."""
-        return not settings.get("trainable", True)
-
-    @classmethod
     def feature_spec(cls, **settings: Any) -> FeatureSpec:
         """From `config`, else the width of a released model (RELEASED_WIDTHS), else the model's
         config.json alone (a local directory or the hub cache; fetched if neither has it); a
         ModelNotFoundError says where to put a missing model."""
-        conf = resolve_settings(cls, settings)
-        if conf["gradient_checkpointing"] and not conf["trainable"]:
-            raise ValueError("gradient_checkpointing needs trainable: true (no gradient otherwise)")
+        conf = cls.checked_settings(settings)
         if conf["config"] is None and conf["model"] in RELEASED_WIDTHS:
             return _spec(RELEASED_WIDTHS[conf["model"]], conf["tile"])
         return _spec(encoder_config(conf["model"], conf["config"]).d_model, conf["tile"])
@@ -198,14 +190,6 @@ class Whisper(Frontend):
         self.requires_grad_(self.trainable)
         # Whisper's sinusoidal positions are a fixed table (a buffer in OpenAI's model).
         self.encoder.embed_positions.requires_grad_(False)
-
-    def train(self, mode: bool = True) -> Whisper:
-        super().train(mode)
-        # A frozen encoder gives its eval-mode features (no dropout) even inside a stack whose
-        # other branches train.
-        if not self.trainable:
-            self.encoder.eval()
-        return self
 
     def log_mel(self, wav: torch.Tensor) -> torch.Tensor:
         """`(B, num_mel_bins, window / 160)` Whisper input of `(B, window)` padded waveforms, as
