@@ -1,7 +1,11 @@
 """cqt frontend: Li et al.'s log-power CQT against librosa's own output (a golden file), batched
-equal to per-utterance over padded utterances of mixed lengths, the spec and its context (a
-window with the margin gives the whole utterance's frames), the phase channel, and the errors."""
+equal to per-utterance over padded utterances of mixed lengths, the blocked computation equal to
+the whole-signal one it replaced (long inputs, lengths straddling block edges), the spec and its
+context (a window with the margin gives the whole utterance's frames), the phase channel, and
+the errors."""
 
+import functools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +14,14 @@ import torch
 
 from antispoof.frontends import FRONTENDS
 from antispoof.frontends.base import FeatureSpec
+from antispoof.frontends.cqt import (
+    CPU_BLOCK_SAMPLES,
+    halving_filter,
+    halving_matrix,
+    octave_basis,
+    reflected,
+)
+from antispoof.frontends.mfcc import reflect_indices
 from antispoof.registry import ConfigError
 
 REFERENCE = Path(__file__).parent / "reference" / "li_cqt_chirp_noise.npy"
@@ -92,6 +104,134 @@ def test_batched_equals_per_utterance(conf):
         assert alone_frames[0] == frame_lengths[i]
         torch.testing.assert_close(feats[i, :, : frame_lengths[i]], alone[0], atol=1e-7, rtol=0)
         assert torch.all(feats[i, :, frame_lengths[i] :] == 0)
+
+
+@functools.cache
+def whole_signal_filters(conf_items: tuple) -> tuple:
+    """What `whole_signal_cqt` needs of a conf (given as sorted items): the frontend's octave
+    plan and the float32 filters it held (basis real and imaginary parts times sqrt(2^level),
+    the bin scale, the halving taps), in float64."""
+    module = FRONTENDS.build("cqt", dict(conf_items))
+    settings = FRONTENDS.resolved_conf("cqt", dict(conf_items))
+    sample_rate, per_octave = settings["sample_rate"], settings["bins_per_octave"]
+    q = 1.0 / (2.0 ** (1.0 / per_octave) - 1.0)
+    freqs = settings["fmin"] * 2.0 ** (
+        torch.arange(settings["n_bins"], dtype=torch.float64) / per_octave
+    )
+    bases = []
+    for (start, stop), level in zip(module.octave_bins, module.levels, strict=True):
+        basis, n_fft = octave_basis(
+            sample_rate / 2**level, freqs[start:stop], q, settings["sparsity"]
+        )
+        basis = basis * math.sqrt(2.0**level)
+        bases.append((basis.real.float().double(), basis.imag.float().double(), n_fft))
+    scale = torch.rsqrt(q * sample_rate / freqs).float().double()
+    return module, settings, bases, scale, halving_filter().float().double()
+
+
+def whole_signal_cqt(conf: dict, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """The complex CQT `(B, frames, n_bins)` as the frontend computed it before it worked in
+    blocks (commit 1970243), in float64: each octave's frames of the whole signal gathered by
+    reflect indices and multiplied with the full FFT basis, the rate halved by one strided
+    `conv1d`, each bin scaled after the products. The blocked frontend must equal it."""
+    module, settings, bases, scale, taps = whole_signal_filters(tuple(sorted(conf.items())))
+    frames = int(module.spec.num_frames(lengths).max())
+    signal = wav.double()
+    if settings["pre_emphasis"]:
+        signal = torch.cat(
+            [signal[:, :1], signal[:, 1:] - settings["pre_emphasis"] * signal[:, :-1]], dim=1
+        )
+    signal = signal.masked_fill(torch.arange(signal.shape[1]) >= lengths[:, None], 0.0)
+    level_lengths, level, octaves = lengths, 0, []
+    for (basis_real, basis_imag, n_fft), target in zip(bases, module.levels, strict=True):
+        while level < target:
+            halved = torch.nn.functional.conv1d(
+                signal[:, None], taps[None, None], padding=47, stride=2
+            )[:, 0]
+            kept = torch.arange(halved.shape[1]) < (level_lengths // 2)[:, None]
+            signal = halved.masked_fill(~kept, 0.0) * math.sqrt(2.0)
+            level_lengths, level = (level_lengths + 1) // 2, level + 1
+        hop = settings["hop_length"] // 2**level
+        indices = reflect_indices(level_lengths, -(n_fft // 2), (frames - 1) * hop + n_fft // 2)
+        spectrum = torch.fft.rfft(signal.gather(1, indices).unfold(1, n_fft, hop))
+        real = spectrum.real @ basis_real.T - spectrum.imag @ basis_imag.T
+        imag = spectrum.real @ basis_imag.T + spectrum.imag @ basis_real.T
+        octaves.append(torch.complex(real, imag))
+    return torch.cat(octaves[::-1], dim=-1) * scale
+
+
+def assert_equals_whole_signal(module, conf, wav, lengths):
+    """The frontend's frames (log power, and the phase for `angle`) against `whole_signal_cqt`,
+    in float64: within 1e-8 dB, and 1e-9 rad where the power is within 200 dB of its frame's
+    loudest bin (deeper, the float64 rounding of the sums is the value)."""
+    feats, frame_lengths = module(wav, lengths)
+    expected = whole_signal_cqt(conf, wav, lengths)
+    power = 10 * torch.log10(torch.clamp(expected.abs().square(), min=1e-30))
+    for i, count in enumerate(frame_lengths.tolist()):
+        torch.testing.assert_close(feats[i, 0, :count], power[i, :count], atol=1e-8, rtol=0)
+        if module.phase == "angle":
+            loud = power[i, :count] > power[i, :count].amax(-1, keepdim=True) - 200
+            error = torch.remainder(
+                feats[i, 1, :count] - expected[i, :count].angle() + math.pi, 2 * math.pi
+            )
+            assert (error - math.pi)[loud].abs().max() < 1e-9
+    return feats, frame_lengths
+
+
+def test_a_long_input_equals_the_whole_signal_computation():
+    """60 s, many blocks of frames on a CPU: the same frames as the whole-signal computation."""
+    module = FRONTENDS.build("cqt", {}).double()
+    wav = chirp_noise(16000)[None].double().repeat(1, 60) * torch.linspace(0.01, 1.0, 960000)
+    assert module.spec.num_frames(960000) > 10 * CPU_BLOCK_SAMPLES // 1024
+    feats, _ = assert_equals_whole_signal(module, {}, wav, torch.tensor([960000]))
+    assert feats.shape == (1, 1, 3751, 432)
+
+
+@pytest.mark.parametrize("conf", [{}, {**SMALL, "phase": "angle"}])
+def test_lengths_straddling_block_edges_equal_the_whole_signal_computation(conf):
+    """Blocks of 3 frames in the octaves of 1024-point FFTs (6 in those of 512) for one
+    utterance, of one frame for a batch of five: lengths whose last frame ends a block, starts
+    one, or lies a hop either side."""
+    module = FRONTENDS.build("cqt", conf).double()
+    module.block_samples = 3 * 1024
+    hop = module.spec.hop_length
+    # edge - 1 samples give 12 frames, four whole blocks; edge samples a 13th, in a fifth block.
+    edge = 12 * hop
+    for length in (edge - hop, edge - 1, edge, edge + 1, edge + hop):
+        wav, lengths = padded_batch([length], dtype=torch.float64)
+        assert_equals_whole_signal(module, conf, wav, lengths)
+    wav, lengths = padded_batch([edge - 1, edge, edge + hop, 2 * edge + 1, 7], dtype=torch.float64)
+    assert_equals_whole_signal(module, conf, wav, lengths)
+
+
+def test_the_halving_product_equals_the_strided_filter():
+    taps = halving_filter().float().double()
+    module = FRONTENDS.build("cqt", {}).double()
+    generator = torch.Generator().manual_seed(2)
+    for total in (1, 2, 47, 64, 95, 1001, 4096):
+        signal = torch.randn(3, total, generator=generator, dtype=torch.float64)
+        expected = torch.nn.functional.conv1d(
+            signal[:, None], taps[None, None], padding=47, stride=2
+        )[:, 0]
+        halved, halved_lengths = module._halve(signal, torch.full((3,), total))
+        # librosa keeps resampy's `total // 2` samples and pads them with zeros.
+        assert halved.shape == expected.shape and halved_lengths.tolist() == [(total + 1) // 2] * 3
+        kept = total // 2
+        torch.testing.assert_close(
+            halved[:, :kept], expected[:, :kept] * math.sqrt(2.0), atol=1e-14, rtol=0
+        )
+        assert torch.all(halved[:, kept:] == 0)
+    with pytest.raises(ValueError, match="too short"):
+        halving_matrix(taps, 23)
+
+
+def test_reflected_equals_the_gather_of_reflect_indices():
+    signal = torch.randn(4, 900, generator=torch.Generator().manual_seed(3))
+    for lengths in ([900, 1, 37, 600], [900, 700, 800, 750]):
+        lengths = torch.tensor(lengths)
+        for start, stop in ((-512, 1400), (-3, 10), (0, 900), (-700, 2), (-40, 720)):
+            expected = signal.gather(1, reflect_indices(lengths, start, stop))
+            assert torch.equal(reflected(signal, lengths, start, stop), expected)
 
 
 def window_frames_match(module, wav, start, end):
