@@ -25,6 +25,7 @@ from antispoof.data.stream import (
     cut_windows,
     open_audio,
     repeat_pad,
+    resample_blocks,
     resampled_length,
 )
 from antispoof.scoring import read_any_audio
@@ -217,6 +218,25 @@ def test_blocks_at_the_models_rate_are_the_samples_themselves(tmp_path):
     assert np.array_equal(got, whole_file(stereo))
 
 
+@pytest.mark.parametrize("suffix,format", [("flac", "FLAC"), ("ogg", "OGG"), ("mp3", "MP3")])
+def test_compressed_files_read_in_blocks_as_whole(tmp_path, suffix, format):
+    samples = np.random.default_rng(0).uniform(-0.5, 0.5, (3 * 4096 + 11, 2)).astype(np.float32)
+    path = tmp_path / f"x.{suffix}"
+    soundfile.write(path, samples, 44100, format=format)
+    got = np.concatenate(list(open_audio(path).blocks(RATE, 4096)))
+    np.testing.assert_allclose(got, whole_file(path), rtol=0, atol=TOLERANCE)
+
+
+def test_a_truncated_file_is_read_as_far_as_it_goes(tmp_path):
+    # An interrupted copy: the data stops mid-file. Both reads take what is there.
+    path = write_noise(tmp_path / "full.wav", 100000, 44100, channels=2)
+    (tmp_path / "cut.wav").write_bytes(path.read_bytes()[: 400000 + 7])
+    got = np.concatenate(list(open_audio(tmp_path / "cut.wav").blocks(RATE, 7000)))
+    expected = whole_file(tmp_path / "cut.wav")
+    assert len(got) == len(expected) == open_audio(tmp_path / "cut.wav").samples_at(RATE)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
+
+
 def test_default_blocks_equal_the_whole_file_read(tmp_path):
     path = write_noise(tmp_path / "long.wav", 2 * BLOCK_FRAMES + 1234, 44100, channels=2)
     got = np.concatenate(list(open_audio(path).blocks(RATE)))
@@ -232,6 +252,9 @@ def test_resampler_fed_any_pieces_equals_torchaudios_resample(rate, new_rate):
     pieces = [resampler.push(signal[a:b]) for a, b in itertools.pairwise(edges)]
     got = np.concatenate([*pieces, resampler.finish()])
     assert len(got) == resampled_length(5000, rate, new_rate) == len(expected)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
+    pieces = [signal[a:b] for a, b in itertools.pairwise(edges)]
+    got = np.concatenate(list(resample_blocks(pieces, rate, new_rate)))
     np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
 
 

@@ -10,6 +10,7 @@ resampled block by block, with results equal to that whole-file read:
     audio.first_window(16000, 64600)      # what the official single-window protocol scores
     for window in audio.windows(16000, 64600, hop=32000):
         window.samples, window.start_s, window.end_s
+    cut_windows(resample_blocks([array], rate, 16000), 64600, 32000, 16000)   # an array
 
 - **Opening** reads only the header (sample rate, channels, frames). A path that is not a
   readable audio file is an AudioError with a one-line reason: `<path>: empty file (0 bytes)`,
@@ -153,22 +154,7 @@ class AudioFile:
         frames at a time; their concatenation is the whole-file read. Blocks vary in length
         (the resampler keeps a few samples of context back) and none is empty."""
         _check_positive(block_frames=block_frames)
-        resampler = Resampler(self.sample_rate, sample_rate)
-        frames = 0
-        with self._open() as handle:
-            while True:
-                mono = self._read_mono(handle, block_frames, frames)
-                if mono.size == 0:
-                    break
-                frames += mono.size
-                block = resampler.push(mono)
-                if block.size:
-                    yield block
-        if frames == 0:
-            raise AudioError(f"{self.path}: no audio samples (the file holds no frames)")
-        tail = resampler.finish()
-        if tail.size:
-            yield tail
+        return resample_blocks(self._mono_blocks(block_frames), self.sample_rate, sample_rate)
 
     def windows(
         self, sample_rate: int, window: int, hop: int, block_frames: int = BLOCK_FRAMES
@@ -181,6 +167,18 @@ class AudioFile:
             return soundfile.SoundFile(self.path)
         except (OSError, RuntimeError, soundfile.LibsndfileError) as err:
             raise AudioError(f"{self.path}: cannot open audio ({_reason(err)})") from err
+
+    def _mono_blocks(self, block_frames: int) -> Iterator[np.ndarray]:
+        frames = 0
+        with self._open() as handle:
+            while True:
+                mono = self._read_mono(handle, block_frames, frames)
+                if mono.size == 0:
+                    break
+                frames += mono.size
+                yield mono
+        if frames == 0:
+            raise AudioError(f"{self.path}: no audio samples (the file holds no frames)")
 
     def _read_mono(self, handle: soundfile.SoundFile, frames: int, position: int) -> np.ndarray:
         """Up to `frames` frames from the handle, averaged to mono; `position` (frames already
@@ -264,6 +262,22 @@ def cut_windows(
     if start < total and (index == 0 or last_stop < total):
         tail = buffer[start - buffer_start : total - buffer_start]
         yield Window(index, start, total, sample_rate, repeat_pad(tail, window))
+
+
+def resample_blocks(
+    blocks: Iterable[np.ndarray], orig_rate: int, new_rate: int
+) -> Iterator[np.ndarray]:
+    """Mono float32 blocks at `orig_rate` resampled to `new_rate` as they come (Resampler):
+    their concatenation is the resample of the whole; no block is empty. An array in memory is
+    `resample_blocks([array], ...)`."""
+    resampler = Resampler(orig_rate, new_rate)
+    for block in blocks:
+        resampled = resampler.push(block)
+        if resampled.size:
+            yield resampled
+    tail = resampler.finish()
+    if tail.size:
+        yield tail
 
 
 def repeat_pad(samples: np.ndarray, length: int) -> np.ndarray:
