@@ -80,7 +80,7 @@ def test_speech_padded_with_silence_has_about_the_speechs_duration(vad, sentence
     assert around.speech_seconds(LEAD_IN, end) == pytest.approx(around.total_seconds, abs=0.1)
 
 
-@pytest.mark.parametrize("sizes", [[1, 511, 513, 3001], [16000], [10**7]])
+@pytest.mark.parametrize("sizes", [[1, 511, 513, 3001], [16000]])
 def test_blocked_is_one_pass_of_silero(vad, padded, sizes):
     tracker = vad.tracker()
     for block in blocks_of(padded, sizes):
