@@ -1,11 +1,13 @@
-"""`detect`: any audio file or folder scored with an experiment (a tiny one trained here) or a
-published model; the `first` inference mode; in-memory waveforms scored by the same segment
-logic as a data directory."""
+"""`detect`: any audio file or folder scored window by window with an experiment (tiny ones
+trained here) or a published model; the decision rules; the output formats, written as files
+finish, resumable; every problem with the inputs or the output reported, nothing lost."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,19 +16,16 @@ import numpy as np
 import pytest
 import soundfile
 import torch
-import torchaudio.functional
 import yaml
 
-from antispoof.bin import detect, score
+from antispoof.bin import detect
 from antispoof.config import resolve_file, save_config
-from antispoof.data.audio import AudioError
-from antispoof.data.dataset import ExampleReader, InMemoryAudio, ScoringExamples, collate
-from antispoof.data.kaldi_files import write_table
+from antispoof.decision import calibration_inputs
 from antispoof.evaluation.calibration import fit_calibration, write_calibration
 from antispoof.experiment import load_detector
 from antispoof.markers import stage_inputs, write_marker
-from antispoof.registry import ConfigError
-from antispoof.scoring import read_any_audio, score_waveforms, scoring_reader
+from antispoof.result_files import LineFile
+from antispoof.scoring import score_waveforms
 from antispoof.training.trainer import Trainer, TrainingData
 from tiny_configs import tiny_detector
 from toy_data import make_toy_data_dir
@@ -43,7 +42,9 @@ READABLE = [
     "g_vorbis.ogg",
     "h_22k.mp3",
 ]
-AT_MODEL_RATE = ["a_16k.flac", "b_float32.wav", "d_short.wav", "e/long_30s.flac"]
+# Speech checks off: the toy models score tones and noise, which silero-vad rightly calls
+# non-speech (the checks are tested on speech in test_inference.py).
+NO_VAD = ("--min_speech_seconds", "0")
 
 
 def tone(seconds: float, rate: int, f0: float = 180.0, seed: int = 0) -> np.ndarray:
@@ -62,7 +63,7 @@ def make_clips(folder: Path) -> Path:
     soundfile.write(folder / "b_float32.wav", noise, RATE, subtype="FLOAT")
     stereo = np.stack([tone(1.2, 44100, 150), tone(1.2, 44100, 210, seed=2)], axis=1)
     soundfile.write(folder / "c_44k_stereo.wav", stereo, 44100)
-    soundfile.write(folder / "d_short.wav", tone(0.2, RATE, 230), RATE)
+    soundfile.write(folder / "d_short.wav", tone(0.6, RATE, 230), RATE)
     soundfile.write(folder / "e/long_30s.flac", tone(30.0, RATE, 120, seed=3), RATE)
     (folder / "f_corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(20))
     soundfile.write(folder / "g_vorbis.ogg", tone(1.0, RATE, 200), RATE, format="OGG")
@@ -97,12 +98,12 @@ def toy(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture
 def run_detect(capsys, caplog):
-    """detect.main with JSON output: (exit status, rows, what it logged)."""
+    """detect.main with JSON output: (exit status, the JSON object, what it logged)."""
     caplog.set_level(logging.INFO)
 
-    def run(*args: str) -> tuple[int, list[dict], str]:
+    def run(*args: str) -> tuple[int, dict, str]:
         caplog.clear()
-        status = detect.main(["--ngpu", "0", "--format", "json", *args])
+        status = detect.main(["--ngpu", "0", "--format", "json", *NO_VAD, *args])
         return status, json.loads(capsys.readouterr().out), caplog.text
 
     return run
@@ -112,8 +113,8 @@ def relative(rows: list[dict], folder: Path) -> list[str]:
     return [Path(row["path"]).relative_to(folder).as_posix() for row in rows]
 
 
-def test_detect_scores_a_folder_of_mixed_audio_and_reports_the_corrupt_file(toy):
-    command = [sys.executable, "-m", "antispoof.bin.detect", "--ngpu", "0"]
+def test_a_folder_of_mixed_audio_and_the_corrupt_file_reported(toy):
+    command = [sys.executable, "-m", "antispoof.bin.detect", "--ngpu", "0", *NO_VAD]
     result = subprocess.run(
         [*command, "--model", str(toy["ocsoftmax"]), str(toy["clips"])],
         capture_output=True,
@@ -125,70 +126,69 @@ def test_detect_scores_a_folder_of_mixed_audio_and_reports_the_corrupt_file(toy)
     assert all(len(fields) == 3 and np.isfinite(float(fields[1])) for fields in lines)
     # OC-Softmax, no calibration and no dev threshold: no decision, and the log says why.
     assert {fields[2] for fields in lines} == {"-"}
-    assert "no natural decision boundary" in result.stderr
+    assert "has no decision of its own" in result.stderr
     corrupt = next(line for line in result.stderr.splitlines() if "f_corrupt.wav" in line)
-    assert "skipped" in corrupt and "cannot read audio" in corrupt
+    assert "skipped" in corrupt and "not audio" in corrupt
     assert "1 of 8 input(s) could not be scored" in result.stderr
     assert "resampled from 44100 Hz to 16000 Hz" in result.stderr
     assert "2 channels averaged to mono" in result.stderr
     assert "notes.txt" not in result.stdout + result.stderr
 
 
-def test_detect_scores_files_as_stage_4_scores_a_data_directory(toy, run_detect, tmp_path):
-    clips = toy["clips"]
-    status, rows, _ = run_detect("--model", str(toy["ocsoftmax"]), str(clips))
-    assert status == 1  # the corrupt file
-    by_path = {Path(row["path"]).relative_to(clips).as_posix(): row for row in rows}
-    data_dir = tmp_path / "data"
-    keys = {name: name.replace("/", "_") for name in AT_MODEL_RATE}
-    write_table(data_dir / "wav.scp", {keys[name]: str(clips / name) for name in AT_MODEL_RATE})
-    out = tmp_path / "scores.txt"
-    exp = str(toy["ocsoftmax"])
-    score.main(["--exp_dir", exp, "--data_dir", str(data_dir), "--out", str(out), "--ngpu", "0"])
-    stage_4 = dict(line.split() for line in out.read_text().splitlines())
-    for name in AT_MODEL_RATE:
-        assert by_path[name]["score"] == pytest.approx(float(stage_4[keys[name]]), abs=1e-6)
-    # A file at another rate and with two channels: the score of its mono mix, resampled.
+def test_each_window_is_scored_as_an_utterance_of_its_own(toy, run_detect):
+    """The long file's windows: each one's score is what stage 4's `first` mode gives an
+    utterance of exactly that window; the file's score is their median."""
+    status, output, _ = run_detect("--model", str(toy["ocsoftmax"]), str(toy["clips"] / "e"))
+    assert status == 0
+    (row,) = output["results"]
     config, detector = load_detector(toy["ocsoftmax"])
-    stereo, rate = soundfile.read(clips / "c_44k_stereo.wav", dtype="float32")
-    mono = torchaudio.functional.resample(torch.from_numpy(stereo.mean(axis=1)), rate, RATE)
-    expected = score_waveforms(
-        detector, {"c": mono.numpy()}, config["inference"], config["train"]["crop_seconds"], CPU
-    )
-    assert by_path["c_44k_stereo.wav"]["score"] == pytest.approx(float(expected[0, 0]), abs=1e-6)
+    wav, _ = soundfile.read(toy["clips"] / "e/long_30s.flac", dtype="float32")
+    window = round(config["train"]["crop_seconds"] * RATE)
+    first = {**config["inference"], "mode": "first"}
+    assert len(row["segments"]) == 30
+    for segment in row["segments"][:3]:
+        start = round(segment["start"] * RATE)
+        alone = {"w": wav[start : start + window]}
+        expected = score_waveforms(detector, alone, first, config["train"]["crop_seconds"], CPU)
+        assert segment["score"] == pytest.approx(float(expected[0, 0]), abs=1e-5)
+    scores = [segment["score"] for segment in row["segments"]]
+    assert row["score"] == pytest.approx(float(np.median(scores)))
+    assert output["window_seconds"] == 1.0 and output["hop_seconds"] == 1.0
 
 
-def test_a_softmax_experiment_decides_by_the_classifier_argmax(toy, run_detect):
-    status, rows, err = run_detect(
+def test_a_softmax_experiment_decides_by_the_classifier(toy, run_detect):
+    status, output, log = run_detect(
         "--model", str(toy["softmax"]), *(str(toy["clips"] / n) for n in READABLE)
     )
     assert status == 0
+    rows = output["results"]
     assert relative(rows, toy["clips"]) == READABLE
-    # The softmax score is the log-odds (mean over segments): the argmax is its sign.
+    # The softmax score is the log-odds: the classifier's decision is its sign.
     assert [row["decision"] for row in rows] == [
         "bonafide" if row["score"] >= 0 else "spoof" for row in rows
     ]
-    assert "classifier's own decision" in err
-    assert all("llr" not in row for row in rows)
+    assert "classifier's own decision" in log
+    assert output["decision_rule"] == {"rule": "classifier", "threshold": 0.0, "on": "log_odds"}
+    assert all(row["llr"] is None for row in rows)
 
 
 def test_the_dev_eer_threshold_decides_when_its_scores_are_of_this_checkpoint(toy, run_detect):
     exp_dir = toy["ocsoftmax"]
     dev = exp_dir / "dev"
     dev.mkdir(exist_ok=True)
-    data_dir = toy["root"] / "data/dev"
     inputs = {
-        "data_dir": data_dir,
+        "data_dir": toy["root"] / "data/dev",
         "config": exp_dir / "config.yaml",
         "checkpoint": exp_dir / "checkpoints/best.pt",
     }
     try:
-        _, rows, _ = run_detect("--model", str(exp_dir), str(toy["clips"]))
-        median = float(np.median([row["score"] for row in rows]))
+        _, output, _ = run_detect("--model", str(exp_dir), str(toy["clips"]))
+        median = float(np.median([row["score"] for row in output["results"]]))
         (dev / "metrics.json").write_text(json.dumps({"eer": 0.1, "eer_threshold": median}))
         write_marker(dev / ".done.score", stage_inputs("score", **inputs))
-        _, rows, err = run_detect("--model", str(exp_dir), str(toy["clips"]))
-        assert f"score > {median:.6g}" in err
+        _, output, log = run_detect("--model", str(exp_dir), str(toy["clips"]))
+        rows = output["results"]
+        assert f"score > {median:.6g}" in log
         assert [row["decision"] for row in rows] == [
             "bonafide" if row["score"] > median else "spoof" for row in rows
         ]
@@ -196,48 +196,98 @@ def test_the_dev_eer_threshold_decides_when_its_scores_are_of_this_checkpoint(to
         # Scores of another checkpoint: their threshold is not this model's.
         other = {**inputs, "checkpoint": exp_dir / "checkpoints/last.pt"}
         write_marker(dev / ".done.score", stage_inputs("score", **other))
-        _, rows, _ = run_detect("--model", str(exp_dir), "--checkpoint", "best", str(toy["clips"]))
-        assert {row["decision"] for row in rows} == {None}
+        _, output, _ = run_detect(
+            "--model", str(exp_dir), "--checkpoint", "best", str(toy["clips"])
+        )
+        assert {row["decision"] for row in output["results"]} == {None}
     finally:
         (dev / "metrics.json").unlink(missing_ok=True)
         (dev / ".done.score").unlink(missing_ok=True)
 
 
-def test_a_calibrated_experiment_decides_by_its_calibration_and_gives_llrs(toy, run_detect, capsys):
-    exp_dir = toy["ocsoftmax"]
-    _, rows, _ = run_detect("--model", str(exp_dir), str(toy["clips"]))
-    scores = np.array([row["score"] for row in rows])
-    # A calibration that puts the Bayes threshold among these scores, so both decisions occur.
+def calibrate_around(exp_dir: Path, scores: np.ndarray, checkpoint: str = "best") -> None:
+    """A calibration whose Bayes threshold lies among these scores, fitted for `checkpoint`."""
     median = float(np.median(scores))
     calibration = fit_calibration(scores[scores > median], scores[scores <= median], "dev")
-    write_calibration(exp_dir / "calibration.json", calibration)
+    file = exp_dir / "checkpoints" / f"{checkpoint}.pt"
+    write_calibration(exp_dir / "calibration.json", calibration, calibration_inputs(exp_dir, file))
+
+
+def test_a_calibration_decides_only_for_the_checkpoint_it_was_fitted_on(toy, run_detect, capsys):
+    exp_dir = toy["ocsoftmax"]
+    _, output, _ = run_detect("--model", str(exp_dir), str(toy["clips"]))
+    scores = np.array([row["score"] for row in output["results"]])
+    calibrate_around(exp_dir, scores)
     try:
-        _, rows, err = run_detect("--model", str(exp_dir), str(toy["clips"]))
-        assert "calibrated" in err
+        _, output, log = run_detect("--model", str(exp_dir), str(toy["clips"]))
+        rows = output["results"]
+        assert "calibrated" in log and output["decision_rule"]["rule"] == "calibrated"
+        from antispoof.evaluation.calibration import load_calibration
+
+        calibration = load_calibration(exp_dir)
         assert [row["llr"] for row in rows] == pytest.approx(list(calibration.llr(scores)))
         decided = calibration.decide(scores)
         assert [row["decision"] for row in rows] == [
             "bonafide" if bona else "spoof" for bona in decided
         ]
         assert {row["decision"] for row in rows} == {"bonafide", "spoof"}
-        detect.main(["--ngpu", "0", "--model", str(exp_dir), str(toy["clips"] / "a_16k.flac")])
+        # TSV: the LLR is the fourth column.
+        clip = str(toy["clips"] / "a_16k.flac")
+        detect.main(["--ngpu", "0", *NO_VAD, "--model", str(exp_dir), clip])
         (line,) = capsys.readouterr().out.splitlines()
         assert float(line.split("\t")[3]) == pytest.approx(rows[0]["llr"], abs=1e-6)
+        # The last checkpoint is another model: the calibration of best.pt is not applied.
+        _, output, log = run_detect("--model", str(exp_dir), "--checkpoint", "last", clip)
+        assert output["decision_rule"] == {"rule": "none"} and output["results"][0]["llr"] is None
+        assert "was fitted for another checkpoint or config" in log
     finally:
         (exp_dir / "calibration.json").unlink()
 
 
-def test_tsv_and_json_outputs_to_a_file(toy, run_detect, capsys, tmp_path):
+def test_a_degenerate_calibration_is_not_applied(toy, run_detect):
+    """scale 0 gives every file the same decision: refused with a warning, the next rule
+    applies (here the classifier's own decision)."""
+    exp_dir = toy["softmax"]
+    _, output, _ = run_detect("--model", str(exp_dir), str(toy["clips"]))
+    scores = np.array([row["score"] for row in output["results"]])
+    calibrate_around(exp_dir, scores)
+    record = json.loads((exp_dir / "calibration.json").read_text())
+    (exp_dir / "calibration.json").write_text(json.dumps({**record, "scale": 0.0}))
+    try:
+        _, output, log = run_detect("--model", str(exp_dir), str(toy["clips"]))
+        assert "not using the calibration" in log and "degenerate" in log
+        assert output["decision_rule"]["rule"] == "classifier"
+    finally:
+        (exp_dir / "calibration.json").unlink()
+
+
+def test_the_output_formats_carry_the_model_and_the_rules(toy, capsys, tmp_path):
     clip = str(toy["clips"] / "a_16k.flac")
+    base = ["--ngpu", "0", *NO_VAD, "--model", str(toy["softmax"])]
     out = tmp_path / "out" / "scores.tsv"
-    status = detect.main(["--ngpu", "0", "--model", str(toy["softmax"]), "--out", str(out), clip])
-    assert status == 0 and capsys.readouterr().out == ""
+    assert detect.main([*base, "--out", str(out), clip]) == 0
+    assert capsys.readouterr().out == ""
     (line,) = out.read_text().splitlines()
     path, value, decision = line.split("\t")
-    assert path == clip and decision in ("bonafide", "spoof") and float(value) == float(value)
-    status, rows, _ = run_detect("--model", str(toy["softmax"]), clip)
-    assert rows[0]["score"] == pytest.approx(float(value), abs=1e-6)
-    assert set(rows[0]) == {"path", "score", "decision"}
+    assert path == clip and decision in ("bonafide", "spoof")
+    jsonl = tmp_path / "scores.jsonl"
+    segments = tmp_path / "segments.tsv"
+    argv = [*base, "--format", "jsonl", "--out", str(jsonl), "--segments", str(segments), clip]
+    assert detect.main(argv) == 0
+    (row,) = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert row["score"] == pytest.approx(float(value), abs=1e-6)
+    assert row["model"] == str(toy["softmax"]) and len(row["weights_sha256"]) == 64
+    assert row["window"] == "all" and row["aggregate"] == "median"
+    assert row["decision"] in ("bonafide", "spoof") and row["duration"] == 1.5
+    table = [line.split("\t") for line in segments.read_text().splitlines()]
+    assert table[0] == ["path", "start", "end", "score", "llr", "decision"]
+    assert [fields[1:3] for fields in table[1:]] == [["0.000", "1.000"], ["1.000", "1.500"]]
+
+
+def test_names_are_case_insensitive_and_list_shows_the_cards(capsys):
+    assert detect.main(["--model", "LIST"]) == 0
+    cards = capsys.readouterr().out
+    assert "aasist" in cards and "aasist-l" in cards and "licence" in cards
 
 
 def test_unknown_models_and_missing_inputs_are_errors(toy, run_detect, tmp_path):
@@ -247,52 +297,135 @@ def test_unknown_models_and_missing_inputs_are_errors(toy, run_detect, tmp_path)
         detect.main(["--ngpu", "0", "--model", str(toy["softmax"]), str(tmp_path)])
     clip = str(toy["clips"] / "a_16k.flac")
     missing = str(tmp_path / "missing.wav")
-    status, rows, err = run_detect("--model", str(toy["softmax"]), missing, clip)
-    assert status == 1 and [row["path"] for row in rows] == [clip]
-    assert f"skipped: {missing}: no such file or folder" in err
+    status, output, log = run_detect("--model", str(toy["softmax"]), missing, clip)
+    assert status == 1 and [row["path"] for row in output["results"]] == [clip]
+    assert f"skipped: {missing}: no such file or folder" in log
 
 
-def test_read_any_audio_refuses_empty_and_non_finite_files(tmp_path):
-    soundfile.write(tmp_path / "empty.wav", np.zeros(0, dtype=np.float32), RATE)
-    bad = tone(0.5, RATE)
-    bad[100] = np.nan
-    soundfile.write(tmp_path / "nan.wav", bad, RATE, subtype="FLOAT")
-    with pytest.raises(AudioError, match="holds no samples"):
-        read_any_audio(tmp_path / "empty.wav", RATE)
-    with pytest.raises(AudioError, match="non-finite"):
-        read_any_audio(tmp_path / "nan.wav", RATE)
+# --- the fault cases ------------------------------------------------------------------------
 
 
-def test_the_first_mode_scores_only_the_first_window(toy, tmp_path):
-    config, detector = load_detector(toy["ocsoftmax"])
-    crop = config["train"]["crop_seconds"]
-    waves = {"long": tone(5.0, RATE, seed=4), "short": tone(0.3, RATE, seed=5)}
-    segments = {**config["inference"], "mode": "segments"}
-    first = {**config["inference"], "mode": "first"}
-    for name, wav in waves.items():
-        source = {name: wav}
-        reader = _reader(detector, source, segments, crop)
-        by_segments = ScoringExamples(reader, [name], RATE // 2)[0]
-        (only,) = ScoringExamples(_reader(detector, source, first, crop), [name], None)[0]
-        assert only["offset"] == by_segments[0]["offset"]
-        assert torch.equal(only["wav"], by_segments[0]["wav"])
-        assert len(by_segments) == (1 if name == "short" else 9)
-        with torch.no_grad():
-            expected = detector.score(collate([by_segments[0]]))
-        got = score_waveforms(detector, source, first, crop, CPU)
-        assert float(got[0, 0]) == pytest.approx(float(expected[0]), abs=1e-6)
-    with pytest.raises(ConfigError, match="segments, first, full"):
-        resolve_file_with_inference(tmp_path, {"mode": "firsts"})
+@pytest.mark.parametrize("where", ["input", "folder"])
+def test_an_out_that_would_clobber_an_input_or_is_a_folder_is_refused_first(toy, tmp_path, where):
+    a = tmp_path / "a.wav"
+    soundfile.write(a, tone(1.0, RATE), RATE)
+    before = a.read_bytes()
+    out = a if where == "input" else tmp_path
+    message = "is one of the inputs" if where == "input" else "is a folder"
+    with pytest.raises(ValueError, match=message):
+        detect.main(["--ngpu", "0", "--model", str(toy["softmax"]), "--out", str(out), str(a)])
+    assert a.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]  # no temporary file
 
 
-def _reader(detector, source, inference, crop) -> ExampleReader:
-    return scoring_reader(detector, InMemoryAudio(source, RATE), inference, crop)
+def test_links_unreadable_folders_and_broken_links_in_a_folder(
+    toy, tmp_path, run_detect, monkeypatch
+):
+    real = tmp_path / "real"
+    real.mkdir()
+    soundfile.write(real / "day1_a.wav", tone(1.0, RATE), RATE)
+    folder = tmp_path / "recordings"
+    (folder / "locked").mkdir(parents=True)
+    soundfile.write(folder / "x_ok.wav", tone(1.0, RATE, 200), RATE)
+    (folder / "day1").symlink_to(Path("..") / "real")  # a day's recordings linked in
+    (folder / "loop").symlink_to(Path("."))  # a link back to the folder itself
+    (folder / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    (folder / "self.wav").symlink_to("self.wav")
+    soundfile.write(folder / "locked" / "hidden.wav", tone(1.0, RATE), RATE)
+    locked = str(folder / "locked")
+    if os.geteuid() == 0:  # root reads a mode-000 folder: refuse it as a restricted user is
+        scandir = os.scandir
+
+        def refused(path="."):
+            if os.fspath(path) == locked:
+                raise PermissionError(errno.EACCES, "Permission denied", locked)
+            return scandir(path)
+
+        monkeypatch.setattr(os, "scandir", refused)
+    else:
+        os.chmod(locked, 0)
+    try:
+        status, output, log = run_detect("--model", str(toy["softmax"]), str(folder))
+    finally:
+        os.chmod(locked, 0o755)
+    assert status == 1
+    assert relative(output["results"], folder) == ["day1/day1_a.wav", "x_ok.wav"]
+    assert f"skipped: {locked}: cannot read the folder (permission denied)" in log
+    assert (
+        f"skipped: {folder / 'gone.wav'}: broken symbolic link to {tmp_path / 'nowhere.wav'}" in log
+    )
+    assert f"skipped: {folder / 'self.wav'}: symbolic link loop" in log
+    assert "3 of 5 input(s) could not be scored" in log
 
 
-def resolve_file_with_inference(root: Path, inference: dict) -> dict:
-    path = root / "inference.yaml"
-    path.write_text(yaml.safe_dump({**tiny_detector(), "inference": inference}))
-    return resolve_file(path)
+def test_a_named_broken_link_empty_file_and_non_audio_are_named(toy, tmp_path, run_detect):
+    (tmp_path / "link.wav").symlink_to(tmp_path / "missing.wav")
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "text.wav").write_text("hello\n")
+    files = [str(tmp_path / name) for name in ("link.wav", "empty.wav", "text.wav")]
+    status, output, log = run_detect("--model", str(toy["softmax"]), *files)
+    assert status == 1 and output["results"] == []
+    assert f"{tmp_path / 'link.wav'}: broken symbolic link to {tmp_path / 'missing.wav'}" in log
+    assert f"{tmp_path / 'empty.wav'}: empty file (0 bytes)" in log
+    assert f"{tmp_path / 'text.wav'}: not audio" in log
+
+
+def test_a_one_sample_file_is_too_short(toy, tmp_path, run_detect):
+    soundfile.write(tmp_path / "one.wav", np.array([0.1], dtype=np.float32), RATE)
+    status, output, log = run_detect("--model", "aasist", str(tmp_path / "one.wav"))
+    assert status == 0 and output["results"][0]["decision"] == "too-short"
+    assert "too short to score" in log
+
+
+def test_an_interrupted_run_resumes_without_scoring_twice(toy, tmp_path, capsys):
+    clips = toy["clips"]
+    out = tmp_path / "scores.tsv"
+    base = ["--ngpu", "0", *NO_VAD, "--model", str(toy["softmax"]), "--out", str(out)]
+    detect.main([*base, str(clips / "a_16k.flac"), str(clips / "b_float32.wav")])
+    complete = out.read_text()
+    # A run killed while writing its third row: two rows and half a line.
+    out.write_text(complete + str(clips / "d_short.wav") + "\t0.12")
+    files = [str(clips / name) for name in ("a_16k.flac", "b_float32.wav", "d_short.wav")]
+    assert detect.main([*base, "--resume", *files]) == 0
+    lines = out.read_text().splitlines()
+    assert [line.split("\t")[0] for line in lines] == files
+    assert "\n".join(lines[:2]) + "\n" == complete
+
+
+class FillsUp:
+    """A file whose disk fills up on the third write, half-way through it."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        if self.writes == 3:
+            self.handle.write(text[: len(text) // 2])
+            self.handle.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.handle.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.handle, name)
+
+
+def test_a_full_disk_keeps_the_rows_written_and_names_the_file(toy, tmp_path, monkeypatch):
+    out = tmp_path / "scores.tsv"
+    opened = LineFile.__init__
+
+    def open_on_a_small_disk(self, path, append):
+        opened(self, path, append)
+        self.handle = FillsUp(self.handle)
+
+    monkeypatch.setattr(LineFile, "__init__", open_on_a_small_disk)
+    files = [str(toy["clips"] / name) for name in ("a_16k.flac", "b_float32.wav", "d_short.wav")]
+    argv = ["--ngpu", "0", *NO_VAD, "--model", str(toy["softmax"]), "--out", str(out), *files]
+    with pytest.raises(OSError, match=f"cannot write {out}: No space left on device; the 2 row"):
+        detect.main(argv)
+    lines = out.read_text().split("\n")
+    assert [line.split("\t")[0] for line in lines[:2]] == files[:2] and lines[2:] == [""]
 
 
 def test_help_shows_the_usage():

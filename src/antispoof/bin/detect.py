@@ -1,378 +1,81 @@
-r"""Score audio files with a trained experiment or a published model: one line per file.
+r"""Score audio files with a published model or a trained experiment: every window of each
+file, a verdict per file, rows written as each file finishes.
 
 Usage:
-    python -m antispoof.bin.detect --model <published name | exp dir> [--out FILE] \
-        [--format tsv|json] [--checkpoint best|last|PATH] [--weights FILE] [--ngpu N] \
+    python -m antispoof.bin.detect [--model aasist] [--out FILE] [--format tsv|jsonl|json] \
+        [--segments FILE] [--resume] [--window all|first] [--hop SECONDS] \
+        [--aggregate median|mean|min] [--min_seconds S] [--min_speech_seconds S] \
+        [--batch_size N] [--checkpoint best|last|PATH] [--weights FILE] [--ngpu N] \
         FILE_OR_DIR...
+    python -m antispoof.bin.detect --model list   # the models, with their cards
 
-    python -m antispoof.bin.detect --model aasist some.wav
-    antispoof-detect --model exp/<tag> --format json --out scores.json recordings/
+    python -m antispoof.bin.detect some.wav
+    antispoof-detect --model exp/<tag> --format jsonl --out scores.jsonl --segments windows.tsv \
+        recordings/
 
---model: an experiment directory (its config.yaml and checkpoints/<--checkpoint>.pt), or a
-published model by name: aasist, aasist-l (the official AASIST weights; antispoof.published:
---weights FILE gives a local copy, else the package's copy is used, else the cache, else the
-official URL). An existing directory holding a config.yaml wins over a name.
+--model: a published model by name, any case (default aasist; `--model list` prints each with
+its card: training data, licence, window, published figures), or an experiment directory (its
+config.yaml and checkpoints/<--checkpoint>.pt). The library does the work (antispoof.inference:
+`antispoof.load`); its module doc gives the rules in full:
 
-Input: any file soundfile reads (WAV including float, FLAC, Ogg, MP3, ...), at any sample rate
-(resampled to the model's, logged once per file) and with any number of channels (averaged to
-mono, logged). A folder is walked recursively, in sorted order, for files with the extensions
-of those formats; a file named on the command line is read whatever its extension. A file
-shorter than the model's window is repeat-padded, as in training; a longer one is scored as the
-experiment's `inference` block says: the mean over windows (`segments`), the whole file in one
-pass (`full`), or only its first window (`first`: the published AASIST models, as their
-official evaluation does; the rest of the file is not looked at).
+- windows of the model's own length (4.04 s for AASIST) every --hop seconds (default: one
+  window), the last repeat-padded; each window scored as an utterance of its own. --window first
+  scores only the first window (the official single-window protocol), reading nothing after it;
+- the file's score is the --aggregate of its speech windows' scores (median: the verdict of the
+  majority of its windows); a window with less than --min_speech_seconds of speech (silero-vad)
+  is `no-speech` and left out, a file without speech is `no-speech`, a file shorter than
+  --min_seconds `too-short`, each with a warning (--min_speech_seconds 0 turns the speech check
+  off);
+- the decision follows the first rule that applies: the experiment's calibration, if fitted on
+  this checkpoint (an LLR follows the decision); the dev EER threshold of this checkpoint; the
+  classifier's own decision (softmax output layers: the published models); else none (`-`).
 
-Output (stdout, or the file --out): `path<TAB>score<TAB>decision`, one line per file in the
-order given (folders sorted), the score higher for more bona fide; where the experiment has a
-calibration (calibration.json), the log-likelihood ratio follows as a fourth column.
---format json: a list of {"path", "score", "decision"[, "llr"]} objects.
+Input: any file soundfile reads (WAV including float, FLAC, Ogg, MP3, ...), at any rate and
+channel count (resampled and averaged, logged), read in blocks: memory does not grow with the
+file's length or the number of files. A folder is walked recursively in path order, following
+links to folders (once each); a path that does not exist, a broken or looping link, a folder or
+file that cannot be read is reported on stderr, the others are scored, and the exit status is
+then 1.
 
-The decision (bonafide | spoof) follows the first of these rules that applies, logged at the
-start:
-  1. the experiment has a calibration: its calibrated decision;
-  2. <exp>/dev/metrics.json holds the dev EER threshold of this checkpoint and config (stage 5
-     on the dev set, its scores' marker current): bonafide when the score is above it;
-  3. the model scores with a softmax output layer (the published models; softmax experiments):
-     the classifier's own decision, bonafide when the bona fide logit >= the spoof logit (over
-     several segments: when their mean log-odds is >= 0);
-  4. none of these (an uncalibrated OC-Softmax experiment, say): no decision, `-` (JSON null).
-
-A file that cannot be read (missing, corrupt, empty, non-finite) is reported on stderr with the
-reason and skipped; the other files are scored, and the exit status is then 1.
+Output (stdout, or --out): TSV `path score decision [llr]`, `jsonl` (one object per file with
+its segments and the model's metadata) or `json` (one object, written at the end). TSV and
+JSONL rows are written as each file finishes; --resume skips the files already in --out. The
+segments file (TSV: path, start, end, score, llr, decision) has one row per window. A progress
+bar shows on a terminal.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
-import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import soundfile
-import torch
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from antispoof.audio_inputs import collect_audio_files
 from antispoof.bin._cli import run_main
-from antispoof.data.audio import AudioError
-from antispoof.data.batch import Batch
-from antispoof.detector import Detector
-from antispoof.evaluation.calibration import Calibration, load_calibration
-from antispoof.experiment import checkpoint_path, load_detector
-from antispoof.labels import BONAFIDE, BONAFIDE_NAME, SPOOF, SPOOF_NAME
-from antispoof.losses.softmax import Softmax
-from antispoof.losses.sum import Sum
-from antispoof.markers import file_digest, read_config, read_marker, settings_digest
-from antispoof.published import PUBLISHED, load_published
-from antispoof.scoring import SegmentOutputs, detector_score, read_any_audio, score_waveforms
-from antispoof.training.device import autocast_dtype, select_device
+from antispoof.inference import (
+    AGGREGATES,
+    MIN_SECONDS,
+    MIN_SPEECH_SECONDS,
+    WINDOW_MODES,
+    load,
+    model_list,
+)
+from antispoof.published import PUBLISHED
+from antispoof.result_files import (
+    FORMATS,
+    ResultWriter,
+    SegmentWriter,
+    check_outputs,
+    finished_paths,
+)
+from antispoof.training.device import select_device
 
 log = logging.getLogger("antispoof.detect")
-
-# Audio held in memory at once, in seconds at the model's rate: files are read and scored in
-# chunks of about this much, so that a folder of any size fits.
-CHUNK_SECONDS = 1200.0
-# File extensions of soundfile's formats (libsndfile's names); RAW is left out: a headerless
-# file cannot be read without being told its rate and encoding.
-FORMAT_EXTENSIONS = {
-    "AIFF": ("aiff", "aif", "aifc"),
-    "AU": ("au", "snd"),
-    "AVR": ("avr",),
-    "CAF": ("caf",),
-    "FLAC": ("flac",),
-    "HTK": ("htk",),
-    "IRCAM": ("sf",),
-    "MAT4": ("mat",),
-    "MAT5": ("mat",),
-    "MP3": ("mp3",),
-    "MPC2K": ("mpc",),
-    "NIST": ("nist", "sph"),
-    "OGG": ("ogg", "oga", "opus"),
-    "PAF": ("paf",),
-    "PVF": ("pvf",),
-    "RF64": ("rf64",),
-    "SD2": ("sd2",),
-    "SDS": ("sds",),
-    "SVX": ("svx", "8svx"),
-    "VOC": ("voc",),
-    "W64": ("w64",),
-    "WAV": ("wav",),
-    "WAVEX": ("wav",),
-    "WVE": ("wve",),
-    "XI": ("xi",),
-}
-NO_DECISION = "-"
-
-
-def audio_extensions() -> set[str]:
-    """Extensions of the formats this soundfile reads."""
-    return {
-        extension
-        for name in soundfile.available_formats()
-        for extension in FORMAT_EXTENSIONS.get(name, ())
-    }
-
-
-def collect_files(arguments: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """The files to score, in order (each folder walked recursively, sorted; every file once),
-    and `(path, message)` of the arguments that are neither a file nor a folder."""
-    extensions = audio_extensions()
-    files: dict[str, None] = {}
-    missing = []
-    for argument in arguments:
-        path = Path(argument)
-        if path.is_dir():
-            found = sorted(
-                str(child)
-                for child in path.rglob("*")
-                if child.is_file() and child.suffix[1:].lower() in extensions
-            )
-            if not found:
-                listed = ", ".join(sorted(extensions))
-                log.warning("%s holds no audio files (extensions: %s)", path, listed)
-            files.update(dict.fromkeys(found))
-        elif path.is_file():
-            files[argument] = None
-        else:
-            missing.append((argument, f"{argument}: no such file or folder"))
-    return list(files), missing
-
-
-@dataclass
-class Model:
-    """A detector with what its decisions depend on."""
-
-    description: str
-    config: dict[str, Any]
-    detector: Detector
-    exp_dir: Path | None  # None for a published model
-    checkpoint: Path | None
-
-
-def load_model(
-    spec: str, checkpoint: str | None, weights: Path | None, device: torch.device
-) -> Model:
-    """An experiment directory, or a published model by name (see the Usage)."""
-    path = Path(spec)
-    if (path / "config.yaml").is_file():
-        if weights is not None:
-            raise ValueError("--weights is for a published model; --model names an experiment")
-        checkpoint = checkpoint or "best"
-        config, detector = load_detector(path, checkpoint, device)
-        file = checkpoint_path(path, checkpoint)
-        return Model(f"experiment {path} ({file})", config, detector, path, file)
-    if spec in PUBLISHED:
-        if checkpoint is not None:
-            raise ValueError(f"--checkpoint is for an experiment; {spec} has one set of weights")
-        model = PUBLISHED[spec]
-        config, detector, origin = load_published(model, weights, device)
-        where = f"{origin['weights']}, {origin['found_in']}"
-        return Model(f"published {model.title} ({where})", config, detector, None, None)
-    if path.is_dir():
-        raise ValueError(f"--model {spec}: a directory without config.yaml is no experiment")
-    raise ValueError(
-        f"--model {spec}: neither an experiment directory nor a published model "
-        f"({', '.join(PUBLISHED)})"
-    )
-
-
-def scoring_softmax(detector: Detector) -> Softmax | None:
-    """The softmax output layer the detector scores with, if it scores with one."""
-    loss = detector.loss
-    if isinstance(loss, Sum):
-        loss = loss.terms[loss.scorer]
-    return loss if isinstance(loss, Softmax) else None
-
-
-@dataclass
-class DecisionRule:
-    """How scores become decisions (rules 1-4 of the Usage) and, calibrated, LLRs."""
-
-    description: str
-    calibration: Calibration | None = None
-    threshold: float | None = None  # the dev EER threshold
-    softmax: Softmax | None = None  # the output layer whose own decision is taken
-
-    @property
-    def outputs(self) -> SegmentOutputs:
-        """What the scoring pass averages over segments: the score, and the log-odds that the
-        classifier's own decision needs."""
-        softmax = self.softmax
-        if softmax is None:
-            return detector_score
-
-        def score_and_log_odds(detector: Detector, batch: Batch) -> torch.Tensor:
-            """`(B, 2)`: each segment's score and log-odds `logit_bonafide - logit_spoof`, from
-            one pass of the model."""
-            embeddings = detector.model(detector.features(batch))
-            logits = softmax.logits(embeddings)
-            log_odds = logits[:, BONAFIDE] - logits[:, SPOOF]
-            return torch.stack([detector.loss.score(embeddings), log_odds], dim=1)
-
-        return score_and_log_odds
-
-    def apply(self, means: torch.Tensor) -> tuple[list[str | None], list[float] | None]:
-        """Decisions and LLRs (None without a calibration) of `(U, K)` segment means."""
-        scores = means[:, 0].numpy()
-        llrs = None
-        if self.calibration is not None:
-            decided = np.asarray(self.calibration.decide(scores), dtype=bool)
-            llrs = [float(x) for x in np.asarray(self.calibration.llr(scores))]
-        elif self.threshold is not None:
-            decided = scores > self.threshold
-        elif self.softmax is not None:
-            decided = means[:, 1].numpy() >= 0
-        else:
-            return [None] * len(scores), None
-        return [BONAFIDE_NAME if bona else SPOOF_NAME for bona in decided], llrs
-
-
-def decision_rule(model: Model) -> DecisionRule:
-    if model.exp_dir is not None:
-        calibration = load_calibration(model.exp_dir)
-        if calibration is not None:
-            return DecisionRule(
-                f"calibrated ({model.exp_dir / 'calibration.json'}); the LLR follows",
-                calibration=calibration,
-            )
-        threshold = dev_eer_threshold(model.exp_dir, model.checkpoint)
-        if threshold is not None:
-            return DecisionRule(
-                f"not calibrated: bonafide when score > {threshold:.6g}, the dev EER threshold "
-                f"({model.exp_dir / 'dev/metrics.json'})",
-                threshold=threshold,
-            )
-    softmax = scoring_softmax(model.detector)
-    if softmax is not None:
-        return DecisionRule(
-            "not calibrated: the classifier's own decision, bonafide when its bona fide logit "
-            ">= its spoof logit (mean log-odds >= 0 over segments)",
-            softmax=softmax,
-        )
-    return DecisionRule(
-        f"none: {model.exp_dir} has no calibration.json and no current dev EER threshold, and "
-        f"its loss ({model.config['loss']}) has no natural decision boundary; the decision "
-        f"column holds '{NO_DECISION}' (run stage 5 on the dev set to get a threshold)"
-    )
-
-
-def dev_eer_threshold(exp_dir: Path, checkpoint: Path | None) -> float | None:
-    """The EER threshold of the dev set's metrics.json when its scores are of this checkpoint
-    and config (the stage-4 marker's record), else None."""
-    metrics = exp_dir / "dev" / "metrics.json"
-    record = read_marker(exp_dir / "dev" / ".done.score")
-    if not metrics.is_file() or record is None or checkpoint is None:
-        return None
-    current = {
-        "config": settings_digest(read_config(exp_dir / "config.yaml")),
-        "checkpoint": file_digest(checkpoint),
-    }
-    if any(record.get(name) != digest for name, digest in current.items()):
-        log.info("%s belongs to another checkpoint or config: not used", metrics)
-        return None
-    return float(json.loads(metrics.read_text(encoding="utf-8"))["eer_threshold"])
-
-
-def describe_inference(config: dict[str, Any]) -> str:
-    """How the experiment's `inference` block scores a file, in words."""
-    inference = config["inference"]
-    if inference["mode"] == "full":
-        return "each file whole, in one pass"
-    seconds = inference["segment_seconds"] or config["train"]["crop_seconds"]
-    if inference["mode"] == "first":
-        return f"the first {seconds:g} s of each file only (a shorter file repeat-padded)"
-    hop = inference["segment_hop_seconds"] or seconds / 2
-    return (
-        f"windows of {seconds:g} s every {hop:g} s, their scores averaged (a shorter file: "
-        "one window, repeat-padded)"
-    )
-
-
-@dataclass
-class Row:
-    path: str
-    score: float
-    decision: str | None
-    llr: float | None
-
-
-def chunks(
-    files: list[str], sample_rate: int, failures: list[tuple[str, str]]
-) -> Iterator[dict[str, np.ndarray]]:
-    """The readable files as `{path: waveform}` chunks of about CHUNK_SECONDS of audio; each
-    unreadable file is logged and added to `failures`."""
-    chunk: dict[str, np.ndarray] = {}
-    held = 0
-    # The progress bar shows on a terminal only (disable=None), not in a log file.
-    for path in tqdm(files, desc="detect", unit="file", file=sys.stderr, disable=None):
-        try:
-            wav, changes = read_any_audio(path, sample_rate)
-        except AudioError as err:  # its message names the file
-            log.error("skipped: %s", err)
-            failures.append((path, str(err)))
-            continue
-        if changes:
-            log.info("%s: %s", path, "; ".join(changes))
-        chunk[path] = wav
-        held += len(wav)
-        if held >= CHUNK_SECONDS * sample_rate:
-            yield chunk
-            chunk, held = {}, 0
-    if chunk:
-        yield chunk
-
-
-def detect(
-    model: Model, files: list[str], device: torch.device, failures: list[tuple[str, str]]
-) -> tuple[list[Row], bool]:
-    """A row per readable file, and whether the rows carry LLRs."""
-    rule = decision_rule(model)
-    log.info("model: %s", model.description)
-    log.info("inference: %s", describe_inference(model.config))
-    log.info("decision: %s", rule.description)
-    sample_rate = next(iter(model.detector.specs.values())).sample_rate
-    precision = autocast_dtype(device, model.config["train"]["precision"])
-    rows = []
-    for chunk in chunks(files, sample_rate, failures):
-        means = score_waveforms(
-            model.detector,
-            chunk,
-            model.config["inference"],
-            model.config["train"]["crop_seconds"],
-            device,
-            autocast_dtype=precision,
-            outputs=rule.outputs,
-        )
-        decisions, llrs = rule.apply(means)
-        for index, path in enumerate(chunk):
-            llr = None if llrs is None else llrs[index]
-            rows.append(Row(path, float(means[index, 0]), decisions[index], llr))
-    return rows, rule.calibration is not None
-
-
-def format_rows(rows: list[Row], output_format: str, with_llr: bool) -> str:
-    if output_format == "json":
-        objects = []
-        for row in rows:
-            item: dict[str, Any] = {"path": row.path, "score": row.score, "decision": row.decision}
-            if with_llr:
-                item["llr"] = row.llr
-            objects.append(item)
-        return json.dumps(objects, indent=2) + "\n"
-    lines = []
-    for row in rows:
-        fields = [row.path, f"{row.score:.6f}", row.decision or NO_DECISION]
-        if with_llr:
-            fields.append(f"{row.llr:.6f}")
-        lines.append("\t".join(fields) + "\n")
-    return "".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -380,48 +83,115 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--model", required=True, help=f"an experiment directory or {', '.join(PUBLISHED)}"
+        "--model",
+        default="aasist",
+        help=f"{', '.join(PUBLISHED)} (default aasist), an experiment directory, or list",
     )
-    parser.add_argument("--out", type=Path, help="write here instead of stdout")
-    parser.add_argument("--format", choices=("tsv", "json"), default="tsv")
+    parser.add_argument("--out", type=Path, help="write the rows here instead of stdout")
+    parser.add_argument("--format", choices=FORMATS, default="tsv")
+    parser.add_argument("--segments", type=Path, help="write every window's row here (TSV)")
+    parser.add_argument("--resume", action="store_true", help="skip the files already in --out")
+    parser.add_argument("--window", choices=WINDOW_MODES, default="all")
+    parser.add_argument("--hop", type=float, help="seconds between windows (default: a window)")
+    parser.add_argument("--aggregate", choices=tuple(AGGREGATES), default="median")
+    parser.add_argument("--min_seconds", type=float, default=MIN_SECONDS)
+    parser.add_argument(
+        "--min_speech_seconds",
+        type=float,
+        default=MIN_SPEECH_SECONDS,
+        help="speech a window needs (0: no speech check)",
+    )
+    parser.add_argument("--batch_size", type=int, help="windows per forward pass")
     parser.add_argument(
         "--checkpoint", help="of an experiment: best (default), last, or a checkpoint path"
     )
     parser.add_argument("--weights", type=Path, help="a local copy of a published model")
     parser.add_argument("--ngpu", type=int, default=None, help="0: the CPU; default: a GPU if any")
-    parser.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
+    parser.add_argument("inputs", nargs="*", metavar="FILE_OR_DIR")
     args = parser.parse_args(argv)
-    files, missing = collect_files(args.inputs)
-    for _, message in missing:
-        log.error("skipped: %s", message)
-    if not files and not missing:
+    if args.model.lower() == "list":
+        print(model_list())
+        return 0
+    if not args.inputs:
+        parser.error("give the files or folders to score")
+    if args.resume and args.out is None:
+        raise ValueError("--resume needs --out, the file whose rows it goes on from")
+    inputs = collect_audio_files(args.inputs)
+    for problem in inputs.problems:
+        log.error("skipped: %s", problem)
+    if not inputs.files and not inputs.problems:
         raise ValueError(f"no audio files to score in {', '.join(args.inputs)}")
-    device = select_device(args.ngpu)
-    model = load_model(args.model, args.checkpoint, args.weights, device)
-    failures = list(missing)
-    with logging_redirect_tqdm():
-        rows, with_llr = detect(model, files, device, failures)
-    not_finite = [row.path for row in rows if not math.isfinite(row.score)]
-    if not_finite:
-        raise ValueError(
-            f"{len(not_finite)} score(s) are not finite, e.g. {', '.join(not_finite[:3])}: "
-            "check the model (a diverged checkpoint?); nothing was written"
-        )
-    text = format_rows(rows, args.format, with_llr)
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(f".{args.out.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, args.out)
-        log.info("wrote %d rows to %s", len(rows), args.out)
+    check_outputs({"--out": args.out, "--segments": args.segments}, inputs.files)
+    files = inputs.files
+    if args.resume:
+        done = finished_paths(args.out, args.format)
+        files = [path for path in files if path not in done]
+        log.info("--resume: %d file(s) already in %s, %d to score", len(done), args.out, len(files))
+    detector = load(
+        args.model,
+        checkpoint=args.checkpoint,
+        weights=args.weights,
+        device=select_device(args.ngpu),
+        window=args.window,
+        hop_seconds=args.hop,
+        aggregate=args.aggregate,
+        min_seconds=args.min_seconds,
+        min_speech_seconds=args.min_speech_seconds or None,
+        batch_size=args.batch_size,
+    )
+    log.info("model: %s", detector.info.description)
+    log.info(
+        "windows of %.3f s every %.3f s (%s), aggregate %s",
+        detector.window_seconds,
+        detector.hop_samples / detector.sample_rate,
+        args.window,
+        args.aggregate,
+    )
+    log.info("decision: %s", detector.rule.description)
+    writer = ResultWriter(
+        args.out,
+        args.format,
+        detector.metadata(),
+        with_llr=detector.rule.calibration is not None,
+        append=args.resume,
+    )
+    segments = None if args.segments is None else SegmentWriter(args.segments, args.resume)
+    failures = list(inputs.problems)
+    completed = False
+    try:
+        with logging_redirect_tqdm():
+            progress = tqdm(
+                total=len(files), desc="detect", unit="file", file=sys.stderr, disable=None
+            )
+            for result in detector.score_files(files):
+                progress.update()
+                if result.error is not None:
+                    log.error("skipped: %s", result.error)
+                    failures.append(result.error)
+                    continue
+                for warning in result.warnings:
+                    log.warning("%s: %s", result.path, warning)
+                if not math.isfinite(result.score):
+                    raise ValueError(
+                        f"{result.path}: the score is not finite: check the model (a diverged "
+                        "checkpoint?)"
+                    )
+                writer.write(result)
+                if segments is not None:
+                    segments.write(result)
+            progress.close()
+        completed = True
+    finally:
+        writer.close(completed)
+        if segments is not None:
+            segments.close()
+    if args.out is not None:
+        log.info("wrote %s", args.out)
     if failures:
         log.error(
-            "%d of %d input(s) could not be scored: %s",
+            "%d of %d input(s) could not be scored",
             len(failures),
-            len(files) + len(missing),
-            ", ".join(path for path, _ in failures),
+            len(files) + len(inputs.problems),
         )
         return 1
     return 0

@@ -5,8 +5,8 @@ deterministic), collated into `Batch`es.
 Workers read audio (only when some branch needs it), choose crops (antispoof.data.crops), read
 cached features of frozen branches, and apply waveform-level augmentation; they never hold
 model weights. The audio comes from an `AudioSource`: a data directory's `wav.scp`
-(`AudioTable`), or waveforms already in memory (`InMemoryAudio`, what `detect` scores), so that
-the same crop and segment logic serves both.
+(`AudioTable`), or waveforms already in memory (`InMemoryAudio`), so that the same crop and
+segment logic serves both.
 """
 
 from __future__ import annotations
@@ -77,8 +77,7 @@ class AudioTable:
 
 
 class InMemoryAudio:
-    """Waveforms already in memory by key, mono at `sample_rate` (files that `detect` read,
-    downmixed and resampled itself, or any audio a caller holds)."""
+    """Waveforms already in memory by key, mono at `sample_rate` (any audio a caller holds)."""
 
     def __init__(self, waveforms: Mapping[str, np.ndarray], sample_rate: int) -> None:
         self.waveforms: dict[str, np.ndarray] = {}
