@@ -545,10 +545,16 @@ def model_list() -> str:
     """The published models by name, each with what its card says (`detect --model list`)."""
     from antispoof.published import PUBLISHED
 
-    cards = []
-    for model in PUBLISHED.values():
-        cards.append(
-            f"{model.name}: {model.title}\n  reference: {model.reference}\n"
-            f"  published: {model.published}\n  licence: {model.licence}"
-        )
-    return "\n\n".join(cards)
+    return "\n\n".join(card_text(name) for name in PUBLISHED)
+
+
+def card_text(name: str) -> str:
+    """A published model's card as text: what it is, what it was trained on, its licence and
+    its published figures."""
+    from antispoof.published import PUBLISHED
+
+    model = PUBLISHED[name.lower()]
+    return (
+        f"{model.name}: {model.title}\n  reference: {model.reference}\n"
+        f"  published: {model.published}\n  licence: {model.licence}"
+    )
