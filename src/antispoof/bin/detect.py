@@ -71,7 +71,7 @@ from antispoof.losses.sum import Sum
 from antispoof.markers import file_digest, read_config, read_marker, settings_digest
 from antispoof.published import PUBLISHED, load_published
 from antispoof.scoring import SegmentOutputs, detector_score, read_any_audio, score_waveforms
-from antispoof.training.device import autocast_dtype, select_device
+from antispoof.training.device import select_device
 
 log = logging.getLogger("antispoof.detect")
 
@@ -210,10 +210,10 @@ class DecisionRule:
         def score_and_log_odds(detector: Detector, batch: Batch) -> torch.Tensor:
             """`(B, 2)`: each segment's score and log-odds `logit_bonafide - logit_spoof`, from
             one pass of the model."""
-            embeddings = detector.model(detector.features(batch))
+            embeddings = detector.embed(batch)  # float32; so are the heads (no autocast here)
             logits = softmax.logits(embeddings)
             log_odds = logits[:, BONAFIDE] - logits[:, SPOOF]
-            return torch.stack([detector.loss.score(embeddings), log_odds], dim=1)
+            return torch.stack([detector.score_embeddings(embeddings), log_odds], dim=1)
 
         return score_and_log_odds
 
@@ -337,7 +337,6 @@ def detect(
     log.info("inference: %s", describe_inference(model.config))
     log.info("decision: %s", rule.description)
     sample_rate = next(iter(model.detector.specs.values())).sample_rate
-    precision = autocast_dtype(device, model.config["train"]["precision"])
     rows = []
     for chunk in chunks(files, sample_rate, failures):
         means = score_waveforms(
@@ -346,7 +345,6 @@ def detect(
             model.config["inference"],
             model.config["train"]["crop_seconds"],
             device,
-            autocast_dtype=precision,
             outputs=rule.outputs,
         )
         decisions, llrs = rule.apply(means)
