@@ -228,8 +228,16 @@ class Trainer:
         if self.train_conf["crops"] == "segments":
             hop_seconds = self.train_conf["segment_hop_seconds"]
             hop = round(hop_seconds * plan.sample_rate) if hop_seconds else plan.samples // 2
+            # The segments follow from each utterance's length, read from its audio header. Each
+            # process reads its share of the headers and they exchange them: on a slow network
+            # file system every process reading every header can outlast the process group's
+            # timeout, and it loads the file system as many times over.
+            utts = sorted(train_labels)
+            num_samples = gather_dicts(
+                {utt: reader.audio.num_samples(utt) for utt in utts[self.rank :: self.world_size]}
+            )
             self.train_set = SegmentTrainingExamples(
-                reader, train_labels, self.train_conf["seed"], max(1, hop)
+                reader, train_labels, self.train_conf["seed"], max(1, hop), num_samples
             )
         else:
             self.train_set = TrainingExamples(reader, train_labels, self.train_conf["seed"])
