@@ -62,8 +62,12 @@ extra=()
 [ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}")
 for cache in ${train_caches}; do extra+=(--train_cache "${cache}"); done
 for cache in ${dev_caches}; do extra+=(--dev_cache "${cache}"); done
-launcher_opts=()
-[ -n "${ngpu}" ] && launcher_opts+=(--gpu "${ngpu}")
+# The job asks the launcher for its GPUs (Slurm: --gres; locally: GPUs of its own).
+launcher_opts=(--gpu "${ngpu}")
+if [ -z "${ngpu}" ]; then
+  launcher_opts=()
+  [ -n "$("${root}/utils/visible_gpus.sh")" ] && launcher_opts=(--gpu 1)
+fi
 
 processes=${nproc}
 [[ -n ${ngpu} && ${ngpu} -gt 1 ]] && processes=${ngpu}

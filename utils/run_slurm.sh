@@ -13,9 +13,15 @@
 #   --num-threads N    --cpus-per-task=N; also OMP_NUM_THREADS and MKL_NUM_THREADS (default: 1)
 #   --mem X            --mem=X, memory per task, e.g. 8G (default: the partition's)
 #   --gpu N            --gres=gpu:N when N > 0; with 0, CUDA_VISIBLE_DEVICES="" (default: none)
+#   --cpus-per-gpu N   for a job with --gpu G > 0: --cpus-per-task=G*N (and as many threads) in
+#                      place of --num-threads, which the submitting host chose from its own cores
+#                      (default: not given, --num-threads)
+#   --mem-per-gpu X    for a job with --gpu G > 0: --mem=G*X in place of --mem, e.g. 32G
+#                      (default: not given, --mem)
 #   --num-nodes N      --nodes=N, one task per node, each running the command (srun), with
 #                      MASTER_ADDR exported: the first node of the job, unless it is set here
 #                      (multi-node torchrun, steps/train.sh --num_nodes) (default: 1)
+# With several nodes, --gpu, --cpus-per-gpu, --mem-per-gpu and --mem are per node.
 # Environment:
 #   ANTISPOOF_SLURM_OPTS     more sbatch options, split on whitespace (partition, account, time)
 #   ANTISPOOF_SLURM_LOG_WAIT seconds to wait for task logs to appear on a shared file system
@@ -38,6 +44,16 @@ num_nodes=1 # this launcher's own option, parsed with the common ones
 # shellcheck source=launcher_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/launcher_common.sh"
 [[ ${num_nodes} =~ ^[1-9][0-9]*$ ]] || die "--num-nodes must be a positive integer, got '${num_nodes}'"
+
+# A GPU job's CPUs and memory follow its GPUs when conf/cmd.sh gives them per GPU.
+if [[ -n ${gpu} && ${gpu} -gt 0 ]]; then
+  if [ -n "${cpus_per_gpu}" ]; then
+    num_threads=$((gpu * cpus_per_gpu))
+  fi
+  if [ -n "${mem_per_gpu}" ]; then
+    mem=$((gpu * ${mem_per_gpu%[KMGT]}))${mem_per_gpu##*[0-9]}
+  fi
+fi
 
 # log_of <index>: the log path of one task.
 log_of() {
