@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -346,12 +345,6 @@ FAKE_SLURM = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("localhost", 0))
-        return probe.getsockname()[1]
-
-
 def test_two_nodes_through_slurm_meet_at_the_first_node(toy: Path, tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -366,14 +359,14 @@ def test_two_nodes_through_slurm_meet_at_the_first_node(toy: Path, tmp_path: Pat
         "0",
         "--num_nodes",
         "2",
-        "--master_port",
-        str(free_port()),
         exp_dir=exp_dir,
         root=toy,
         env={
             "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
             "ANTISPOOF_SLURM_LOG_WAIT": "0",
-            "MASTER_ADDR": "stale-host",  # without --master_addr, the job's first node is used
+            # Without --master_addr and --master_port, the job's first node and a port free there.
+            "MASTER_ADDR": "stale-host",
+            "MASTER_PORT": "1",
         },
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -381,7 +374,8 @@ def test_two_nodes_through_slurm_meet_at_the_first_node(toy: Path, tmp_path: Pat
     assert "#SBATCH --nodes=2" in script and "#SBATCH --ntasks-per-node=1" in script
     assert any(line.startswith("srun --ntasks-per-node=1 ") for line in script)
     job_log = (exp_dir / "log" / "train.log").read_text()
-    assert "--nnodes 2 --rdzv_backend c10d --rdzv_endpoint ${MASTER_ADDR}:" in job_log
+    assert "--nnodes 2 --rdzv_backend c10d --rdzv_id antispoof-" in job_log
+    assert "--rdzv_endpoint ${MASTER_ADDR}:${MASTER_PORT} " in job_log
     assert "device cpu, 2 processes" in (exp_dir / "train.log").read_text()
     assert [r["epoch"] for r in history(exp_dir)] == [1, 2]
 

@@ -525,6 +525,61 @@ def test_slurm_per_gpu_options_are_checked(
     assert message in result.stderr
 
 
+# Two "nodes" for the batch script: sbatch runs it here as the job's first node would.
+FAKE_NODES = {
+    "sbatch": 'echo 4242\nSLURM_JOB_NODELIST="gpu[07-08]" bash "${!#}"\n',
+    "scontrol": "echo gpu07\necho gpu08\n",
+    "srun": 'while [[ $1 == --* ]]; do shift; done\n"$@"\n',  # the command once
+}
+
+
+def test_slurm_nodes_meet_at_a_port_free_on_the_first_node(
+    tmp_path: Path, slurm_env: dict[str, str]
+) -> None:
+    for name, body in FAKE_NODES.items():
+        (tmp_path / "bin" / name).write_text(f"#!/usr/bin/env bash\n{body}")
+        (tmp_path / "bin" / name).chmod(0o755)
+    command = ["bash", "-c", 'echo "$MASTER_ADDR $MASTER_PORT"']
+    ports = []
+    for _ in range(2):
+        result = launch(
+            RUN_SLURM,
+            tmp_path,
+            "--num-nodes",
+            "2",
+            "l/t.log",
+            *command,
+            env=slurm_env,
+            unset=["MASTER_ADDR", "MASTER_PORT"],
+        )
+        assert result.returncode == 0, result.stderr
+        host, port = (tmp_path / "l/t.log").read_text().splitlines()[3].split()
+        assert host == "gpu07"
+        ports.append(int(port))
+    assert all(1024 <= port < 65536 for port in ports)
+    script = (tmp_path / "l/q/t.sh").read_text()
+    assert "s.bind((" in script and "29500" not in script  # probed, never a fixed port
+    # A rendezvous host of one's own comes with its port.
+    given = {"MASTER_ADDR": "head", "MASTER_PORT": "6000"}
+    result = launch(
+        RUN_SLURM, tmp_path, "--num-nodes", "2", "l/t.log", *command, env={**slurm_env, **given}
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "l/t.log").read_text().splitlines()[3] == "head 6000"
+    result = launch(
+        RUN_SLURM,
+        tmp_path,
+        "--num-nodes",
+        "2",
+        "l/t.log",
+        *command,
+        env={**slurm_env, "MASTER_ADDR": "head"},
+        unset=["MASTER_PORT"],
+    )
+    assert result.returncode == 1
+    assert "MASTER_ADDR=head is set, so MASTER_PORT must be too" in result.stderr
+
+
 # ---------------------------------------------------------------------------------------------
 # the steps ask the launcher for their jobs' GPUs
 
@@ -601,6 +656,34 @@ def test_without_ngpu_a_step_asks_for_a_gpu_when_the_machine_has_one(
     gpu = options[options.index("--gpu") : options.index("--gpu") + 2] if "--gpu" in options else []
     assert gpu == expected
     assert "--ngpu" not in args  # the program still chooses its device itself
+
+
+def test_each_multi_node_training_has_a_rendezvous_of_its_own(
+    toy_exp: Path, tmp_path: Path
+) -> None:
+    launcher = tmp_path / "launcher.sh"  # records its arguments and rendezvous, runs nothing
+    launcher.write_text(
+        "#!/usr/bin/env bash\n"
+        f"printf '%s\\n' \"$@\" > {tmp_path}/args\n"
+        f'echo "${{MASTER_ADDR-unset}} ${{MASTER_PORT-unset}}" > {tmp_path}/rendezvous\n'
+    )
+    launcher.chmod(0o755)
+
+    def train(options: str) -> tuple[str, str, list[str]]:
+        env = {"MASTER_ADDR": "stale", "MASTER_PORT": "29500"}  # left from another job
+        run_step(toy_exp, "train", f"--cmd {launcher} --ngpu 0 --num_nodes 2 {options}", env)
+        args = (tmp_path / "args").read_text().splitlines()
+        rendezvous = (tmp_path / "rendezvous").read_text().strip()
+        return args[args.index("--rdzv_id") + 1], rendezvous, args
+
+    first, rendezvous, args = train("")
+    second, _, _ = train("")
+    assert first != second  # two runs never join one rendezvous
+    assert rendezvous == "unset unset"  # the launcher names the host and a free port
+    assert args[args.index("--rdzv_endpoint") + 1] == "${MASTER_ADDR}:${MASTER_PORT}"
+    assert args[args.index("--num-nodes") + 1] == "2"
+    chosen, rendezvous, _ = train("--master_addr node1 --master_port 6001 --rdzv_id run7")
+    assert (chosen, rendezvous) == ("run7", "node1 6001")
 
 
 # ---------------------------------------------------------------------------------------------

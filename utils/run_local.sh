@@ -17,8 +17,9 @@
 #   --mem X, --cpus-per-gpu N, --mem-per-gpu X
 #                      accepted for compatibility with run_slurm.sh, ignored here
 #   --num-nodes N      nodes of a multi-node job (torchrun): the job runs on this machine only,
-#                      so start it on each node, with the rendezvous host in MASTER_ADDR
-#                      (steps/train.sh --master_addr); run_slurm.sh allocates them (default: 1)
+#                      so start it on each node, with the rendezvous host and port in MASTER_ADDR
+#                      and MASTER_PORT (steps/train.sh --master_addr --master_port);
+#                      run_slurm.sh allocates them (default: 1)
 #
 # The job variable (JOB above; any name works, e.g. SPLIT=1:4) is replaced by the job index
 # wherever it occurs in the log path and in the command. Each job runs as `bash -c "<command
@@ -48,9 +49,10 @@ num_nodes=1 # this launcher's own option, parsed with the common ones
 # shellcheck source=launcher_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/launcher_common.sh"
 [[ ${num_nodes} =~ ^[1-9][0-9]*$ ]] || die "--num-nodes must be a positive integer, got '${num_nodes}'"
-if [[ ${num_nodes} -gt 1 && -z ${MASTER_ADDR:-} ]]; then
+if [[ ${num_nodes} -gt 1 && (-z ${MASTER_ADDR:-} || -z ${MASTER_PORT:-}) ]]; then
   die "--num-nodes ${num_nodes}: the job runs on this machine only; start it on each node with" \
-    "the rendezvous host in MASTER_ADDR (steps/train.sh --master_addr), or use Slurm" \
+    "the rendezvous host and port in MASTER_ADDR and MASTER_PORT (steps/train.sh" \
+    "--master_addr --master_port --rdzv_id, the same on every node), or use Slurm" \
     "(cmd_backend=slurm)"
 fi
 
