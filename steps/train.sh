@@ -2,7 +2,7 @@
 # Train an experiment (its saved config.yaml) through the job launcher; resumes when re-run.
 #
 # Usage: steps/train.sh [--cmd utils/run_local.sh] [--ngpu N] [--nproc N] [--num_nodes M] \
-#          [--master_addr host] [--master_port port] [--rdzv_id id] \
+#          [--master_addr host] [--master_port port] [--rdzv_id id] [--dist_timeout minutes] \
 #          [--train_caches "<branch>=<scp> ..."] [--dev_caches "<branch>=<scp> ..."] \
 #          <exp_dir> <train_data_dir> <dev_data_dir>
 #   e.g. steps/train.sh --train_caches lfcc=dump/lfcc_1a2b3c4d/train/feats.scp exp/lfcc_resnet18_ocsoftmax data/train data/dev
@@ -27,6 +27,7 @@ num_nodes=1                                    # nodes; > 1 needs a rendezvous h
 master_addr=""                                 # rendezvous host; empty: the launcher's
 master_port=""                                 # rendezvous port on that host; empty: the launcher's
 rdzv_id=""                                     # rendezvous id; empty: a new one for this run
+dist_timeout=30                                # minutes a process waits for the others
 train_caches=""                                # <branch>=<feats.scp> caches of the training set
 dev_caches=""                                  # <branch>=<feats.scp> caches of the dev set
 num_threads=$(nproc)                           # torch threads of a node, shared by its processes
@@ -62,7 +63,7 @@ if [ "${nproc}" -gt 1 ] && [ "${ngpu}" != 0 ]; then
   exit 1
 fi
 
-extra=()
+extra=(--dist_timeout "${dist_timeout}")
 [ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}")
 for cache in ${train_caches}; do extra+=(--train_cache "${cache}"); done
 for cache in ${dev_caches}; do extra+=(--dev_cache "${cache}"); done

@@ -682,8 +682,12 @@ def test_each_multi_node_training_has_a_rendezvous_of_its_own(
     assert rendezvous == "unset unset"  # the launcher names the host and a free port
     assert args[args.index("--rdzv_endpoint") + 1] == "${MASTER_ADDR}:${MASTER_PORT}"
     assert args[args.index("--num-nodes") + 1] == "2"
-    chosen, rendezvous, _ = train("--master_addr node1 --master_port 6001 --rdzv_id run7")
+    assert args[args.index("--dist_timeout") + 1] == "30"  # minutes, antispoof.bin.train's
+    chosen, rendezvous, args = train(
+        "--master_addr node1 --master_port 6001 --rdzv_id run7 --dist_timeout 90"
+    )
     assert (chosen, rendezvous) == ("run7", "node1 6001")
+    assert args[args.index("--dist_timeout") + 1] == "90"
 
 
 # ---------------------------------------------------------------------------------------------
