@@ -26,6 +26,7 @@ nj=2                    # parallel jobs for feature extraction and scoring
 ngpu=auto               # GPUs: 0, N (training on N GPUs with torchrun; jobs of stages 2
                         # and 4 take one each), or auto (a GPU if present)
 num_nodes=1             # nodes for training: > 1 runs torchrun on each (cmd_backend=slurm)
+dist_timeout=30         # minutes a training process waits for the others (torchrun)
 config=""               # experiment config(s), space separated, relative to the recipe
 override=""             # config overrides, space separated, e.g. "train.epochs=2 loss=softmax"
 seeds=""                # train and evaluate each config once per seed, e.g. "1 2 3" (train.seed
@@ -286,7 +287,8 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ] && [ -z "${exp_dir}" ]; the
       # shellcheck disable=SC2086
       dev_caches=$(caches_of "${dir}" "${dev_set}" ${branches})
       "${ANTISPOOF_ROOT}/steps/train.sh" --cmd "${train_cmd}" "${ngpu_arg[@]}" \
-        --num_nodes "${num_nodes}" --train_caches "${train_caches}" --dev_caches "${dev_caches}" \
+        --num_nodes "${num_nodes}" --dist_timeout "${dist_timeout}" \
+        --train_caches "${train_caches}" --dev_caches "${dev_caches}" \
         "${dir}" "data/${train_set}" "data/${dev_set}"
     fi
   done

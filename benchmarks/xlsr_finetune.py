@@ -59,6 +59,8 @@ def random_xlsr(config: dict, gradient_checkpointing: bool) -> dict:
             branch["frontend_conf"]["config"] = XLSR_300M
             branch["frontend_conf"]["gradient_checkpointing"] = gradient_checkpointing
     config["train"]["freeze"] = {}
+    # bf16 whatever the config says (xlsr_aasist's is fp32): the detector applies it on CUDA.
+    config["train"]["precision"] = "bf16"
     return resolve(config)
 
 
@@ -94,8 +96,7 @@ def measure(config_path: Path, args: argparse.Namespace, device: torch.device) -
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         started = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss, _ = detector(batch)
+        loss, _ = detector(batch)
         for optimizer in optimizers:
             optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -10,11 +10,12 @@
 #   decode_cmd  inference and scoring
 #   feats_cmd   feature extraction (stage 2)
 #
-# Both launchers take the same options (--max-jobs-run, --num-threads, --mem, --gpu); see
-# utils/run_local.sh --help. Site settings for Slurm (partition, account, time limit) belong in
-# the environment, not here:
+# Both launchers take the same options (--max-jobs-run, --num-threads, --mem, --gpu,
+# --cpus-per-gpu, --mem-per-gpu); see utils/run_local.sh --help and utils/run_slurm.sh --help.
+# Locally, each GPU job gets GPUs of its own among the visible ones. Site settings for Slurm
+# (partition, account, time limit) belong in the environment, not here:
 #   export ANTISPOOF_SLURM_OPTS="--partition=gpu --account=myproject --time=24:00:00"
-# The memory requests below are starting points; raise them for wav2vec2 or Whisper frontends.
+# Slurm's CPUs and memory per GPU, and per CPU job, are set below.
 
 # The repository root; the pipeline sets it, and standalone use finds it from this file's place.
 ANTISPOOF_ROOT=${ANTISPOOF_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -31,9 +32,14 @@ case "${cmd_backend}" in
     feats_cmd="${ANTISPOOF_ROOT}/utils/run_local.sh"
     ;;
   slurm)
-    train_cmd="${ANTISPOOF_ROOT}/utils/run_slurm.sh --mem 32G"
-    decode_cmd="${ANTISPOOF_ROOT}/utils/run_slurm.sh --mem 16G"
-    feats_cmd="${ANTISPOOF_ROOT}/utils/run_slurm.sh --mem 8G"
+    # A job on G GPUs (training with --ngpu G: G per node) asks for G times the CPUs and the
+    # host memory per GPU given here (--cpus-per-gpu, --mem-per-gpu), and runs as many threads
+    # as it has CPUs; a CPU job asks for --mem and the threads its step gives. Starting points:
+    # raise the memory for wav2vec2 or Whisper frontends, and match the CPUs to your nodes'.
+    per_gpu="--cpus-per-gpu 8 --mem-per-gpu"
+    train_cmd="${ANTISPOOF_ROOT}/utils/run_slurm.sh --mem 32G ${per_gpu} 32G"
+    decode_cmd="${ANTISPOOF_ROOT}/utils/run_slurm.sh --mem 16G ${per_gpu} 16G"
+    feats_cmd="${ANTISPOOF_ROOT}/utils/run_slurm.sh --mem 8G ${per_gpu} 8G"
     ;;
   *)
     echo "conf/cmd.sh: unknown cmd_backend '${cmd_backend}' (expected local or slurm)" >&2

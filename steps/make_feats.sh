@@ -10,7 +10,7 @@ set -euo pipefail
 
 nj=2                                                   # parallel jobs
 cmd="${ANTISPOOF_ROOT:-.}/utils/run_local.sh"          # job launcher (conf/cmd.sh: feats_cmd)
-ngpu=""                                                # 0, 1; empty: a GPU if present
+ngpu=""                                                # 0, 1; empty: a GPU per job if this machine has any
 branch=""                                              # the input branch to cache
 help_message="$(sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//')"
 
@@ -38,8 +38,13 @@ log "extracting features of ${data_dir} in ${nj} jobs (logs: ${out_dir}/log)"
 # ${cmd} is a command line with its own options, split into words on purpose (Kaldi style).
 # shellcheck disable=SC2086
 extra=()
-gpu_opt=()
-[ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}") && gpu_opt=(--gpu "${ngpu}")
+[ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}")
+# Each job asks the launcher for its GPU (Slurm: --gres; locally: a GPU of its own).
+gpu_opt=(--gpu "${ngpu}")
+if [ -z "${ngpu}" ]; then
+  gpu_opt=()
+  [ -n "$("${root}/utils/visible_gpus.sh")" ] && gpu_opt=(--gpu 1)
+fi
 ${cmd} --num-threads 1 "${gpu_opt[@]}" JOB=1:"${nj}" "${out_dir}/log/make_feats.JOB.log" \
   python -m antispoof.bin.make_feats --config "${config}" --branch "${branch}" \
   --data_dir "${data_dir}/split${nj}/JOB" --out "${out_dir}/feats.JOB" "${extra[@]}"

@@ -10,7 +10,7 @@ set -euo pipefail
 
 nj=2                                           # parallel jobs
 cmd="${ANTISPOOF_ROOT:-.}/utils/run_local.sh"  # job launcher (conf/cmd.sh: decode_cmd)
-ngpu=""                                        # 0, 1; empty: a GPU if present
+ngpu=""                                        # 0, 1; empty: a GPU per job if this machine has any
 caches=""                                      # <branch>=<feats.scp> caches of the data directory
 checkpoint=best                                # best, last, or a checkpoint path
 num_threads=1                                  # torch threads per job
@@ -33,6 +33,12 @@ out_dir=$3
 extra=(--checkpoint "${checkpoint}")
 [ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}")
 for cache in ${caches}; do extra+=(--cache "${cache}"); done
+# Each job asks the launcher for its GPU (Slurm: --gres; locally: a GPU of its own).
+gpu_opt=(--gpu "${ngpu}")
+if [ -z "${ngpu}" ]; then
+  gpu_opt=()
+  [ -n "$("${root}/utils/visible_gpus.sh")" ] && gpu_opt=(--gpu 1)
+fi
 
 mkdir -p "${out_dir}/log"
 # Nothing of an earlier scoring stays where the new one belongs: an interrupted run leaves no
@@ -43,7 +49,7 @@ python -m antispoof.bin.stage_marker write "${out_dir}/.done.score.tmp" score \
   --data_dir "${data_dir}" --config "${exp_dir}/config.yaml" --checkpoint "${checkpoint}"
 "${root}/utils/split_data.sh" "${data_dir}" "${nj}"
 # shellcheck disable=SC2086  # ${cmd} is a command line with its own options (Kaldi style)
-${cmd} --num-threads "${num_threads}" JOB=1:"${nj}" "${out_dir}/log/score.JOB.log" \
+${cmd} --num-threads "${num_threads}" "${gpu_opt[@]}" JOB=1:"${nj}" "${out_dir}/log/score.JOB.log" \
   python -m antispoof.bin.score --exp_dir "${exp_dir}" --data_dir "${data_dir}/split${nj}/JOB" \
   --out "${out_dir}/scores.JOB.txt" "${extra[@]}"
 for job in $(seq "${nj}"); do cat "${out_dir}/scores.${job}.txt"; done | LC_ALL=C sort > "${out_dir}/scores.txt"

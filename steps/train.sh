@@ -2,8 +2,9 @@
 # Train an experiment (its saved config.yaml) through the job launcher; resumes when re-run.
 #
 # Usage: steps/train.sh [--cmd utils/run_local.sh] [--ngpu N] [--nproc N] [--num_nodes M] \
-#          [--master_addr host] [--master_port port] [--train_caches "<branch>=<scp> ..."] \
-#          [--dev_caches "<branch>=<scp> ..."] <exp_dir> <train_data_dir> <dev_data_dir>
+#          [--master_addr host] [--master_port port] [--rdzv_id id] [--dist_timeout minutes] \
+#          [--train_caches "<branch>=<scp> ..."] [--dev_caches "<branch>=<scp> ..."] \
+#          <exp_dir> <train_data_dir> <dev_data_dir>
 #   e.g. steps/train.sh --train_caches lfcc=dump/lfcc_1a2b3c4d/train/feats.scp exp/lfcc_resnet18_ocsoftmax data/train data/dev
 #        steps/train.sh --ngpu 4 ...                    # the 4 GPUs of this machine
 #        steps/train.sh --ngpu 0 --nproc 2 ...          # 2 CPU processes (a laptop, a test)
@@ -11,8 +12,10 @@
 # One process trains, unless there are several: --ngpu N > 1 (one per GPU), --nproc N > 1 (CPU)
 # or --num_nodes M > 1; then the launcher runs torchrun, which starts each node's processes for
 # data-parallel training (antispoof.training.trainer). The processes of M nodes meet at
-# MASTER_ADDR:--master_port: --master_addr sets MASTER_ADDR, or else the launcher does
-# (utils/run_slurm.sh --num-nodes: the first node of the job). The nodes share exp_dir.
+# MASTER_ADDR:MASTER_PORT under the rendezvous id --rdzv_id, unique to the run: --master_addr
+# and --master_port set them, or else the launcher does (utils/run_slurm.sh --num-nodes: the
+# job's first node and a port free there). Started by hand on each node (run_local.sh), give
+# each the same --master_addr, --master_port and --rdzv_id. The nodes share exp_dir.
 # Writes <exp_dir>/checkpoints/{last,best}.pt, train.log, tensorboard/, and .done.train (the
 # checksums of the training and dev tables and the training settings it was made from).
 set -euo pipefail
@@ -22,11 +25,13 @@ ngpu=""                                        # GPUs per node: 0, 1, N; empty: 
 nproc=1                                        # CPU processes per node, with --ngpu 0
 num_nodes=1                                    # nodes; > 1 needs a rendezvous host (above)
 master_addr=""                                 # rendezvous host; empty: the launcher's
-master_port=29500                              # rendezvous port on that host
+master_port=""                                 # rendezvous port on that host; empty: the launcher's
+rdzv_id=""                                     # rendezvous id; empty: a new one for this run
+dist_timeout=30                                # minutes a process waits for the others
 train_caches=""                                # <branch>=<feats.scp> caches of the training set
 dev_caches=""                                  # <branch>=<feats.scp> caches of the dev set
 num_threads=$(nproc)                           # torch threads of a node, shared by its processes
-help_message="$(sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//')"
+help_message="$(sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//')"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=utils/parse_options.sh
@@ -58,12 +63,16 @@ if [ "${nproc}" -gt 1 ] && [ "${ngpu}" != 0 ]; then
   exit 1
 fi
 
-extra=()
+extra=(--dist_timeout "${dist_timeout}")
 [ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}")
 for cache in ${train_caches}; do extra+=(--train_cache "${cache}"); done
 for cache in ${dev_caches}; do extra+=(--dev_cache "${cache}"); done
-launcher_opts=()
-[ -n "${ngpu}" ] && launcher_opts+=(--gpu "${ngpu}")
+# The job asks the launcher for its GPUs (Slurm: --gres; locally: GPUs of its own).
+launcher_opts=(--gpu "${ngpu}")
+if [ -z "${ngpu}" ]; then
+  launcher_opts=()
+  [ -n "$("${root}/utils/visible_gpus.sh")" ] && launcher_opts=(--gpu 1)
+fi
 
 processes=${nproc}
 [[ -n ${ngpu} && ${ngpu} -gt 1 ]] && processes=${ngpu}
@@ -78,10 +87,17 @@ if [ "${processes}" -gt 1 ] || [ "${num_nodes}" -gt 1 ]; then
     else
       unset MASTER_ADDR # the launcher names the host
     fi
+    if [ -n "${master_port}" ]; then
+      export MASTER_PORT=${master_port}
+    else
+      unset MASTER_PORT # the launcher chooses the port
+    fi
+    # One id per run, so that two runs whose first node is the same never join one rendezvous.
+    rdzv_id=${rdzv_id:-antispoof-$(hostname)-$$-$(date +%s)}
     launcher_opts+=(--num-nodes "${num_nodes}")
     # shellcheck disable=SC2016  # expanded by the job's shell, on each node
-    python+=(--nnodes "${num_nodes}" --rdzv_backend c10d
-      --rdzv_endpoint '${MASTER_ADDR}':"${master_port}")
+    python+=(--nnodes "${num_nodes}" --rdzv_backend c10d --rdzv_id "${rdzv_id}"
+      --rdzv_endpoint '${MASTER_ADDR}:${MASTER_PORT}')
   fi
 fi
 

@@ -23,23 +23,26 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 import yaml
 
 from antispoof.checkpoint import load_checkpoint
 from antispoof.config import resolve_file, save_config
 from antispoof.data.batch import Batch
+from antispoof.data.dataset import AudioTable
 from antispoof.detector import Detector, build_detector
 from antispoof.errors import DeviceError
 from antispoof.scoring import score_utterances, scoring_reader
 from antispoof.training.device import select_device
-from antispoof.training.distributed import Ranks
+from antispoof.training.distributed import Ranks, process_group
 from antispoof.training.trainer import Trainer, TrainingData, seed_everything
 from tiny_configs import SMALL_RESNET, TINY_WAV2VEC2, tiny_detector
 from toy_data import make_toy_data_dir
@@ -73,6 +76,7 @@ FREEZE = {
         "freeze": {"ssl": 1},
     },
 }
+CPU = torch.device("cpu")
 SAME_COMPUTATION_REL = 5e-3
 SINGLE_PROCESS_REL = 0.35
 # Threads of the whole job: each of the two processes gets half (as steps/train.sh sets it), so
@@ -341,12 +345,6 @@ FAKE_SLURM = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("localhost", 0))
-        return probe.getsockname()[1]
-
-
 def test_two_nodes_through_slurm_meet_at_the_first_node(toy: Path, tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -361,14 +359,14 @@ def test_two_nodes_through_slurm_meet_at_the_first_node(toy: Path, tmp_path: Pat
         "0",
         "--num_nodes",
         "2",
-        "--master_port",
-        str(free_port()),
         exp_dir=exp_dir,
         root=toy,
         env={
             "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
             "ANTISPOOF_SLURM_LOG_WAIT": "0",
-            "MASTER_ADDR": "stale-host",  # without --master_addr, the job's first node is used
+            # Without --master_addr and --master_port, the job's first node and a port free there.
+            "MASTER_ADDR": "stale-host",
+            "MASTER_PORT": "1",
         },
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -376,7 +374,8 @@ def test_two_nodes_through_slurm_meet_at_the_first_node(toy: Path, tmp_path: Pat
     assert "#SBATCH --nodes=2" in script and "#SBATCH --ntasks-per-node=1" in script
     assert any(line.startswith("srun --ntasks-per-node=1 ") for line in script)
     job_log = (exp_dir / "log" / "train.log").read_text()
-    assert "--nnodes 2 --rdzv_backend c10d --rdzv_endpoint ${MASTER_ADDR}:" in job_log
+    assert "--nnodes 2 --rdzv_backend c10d --rdzv_id antispoof-" in job_log
+    assert "--rdzv_endpoint ${MASTER_ADDR}:${MASTER_PORT} " in job_log
     assert "device cpu, 2 processes" in (exp_dir / "train.log").read_text()
     assert [r["epoch"] for r in history(exp_dir)] == [1, 2]
 
@@ -386,3 +385,59 @@ def test_several_nodes_on_this_machine_need_a_rendezvous_host(toy: Path) -> None
     result = steps_train("--ngpu", "0", "--num_nodes", "2", exp_dir=exp_dir, root=toy)
     assert result.returncode == 1
     assert "run_local.sh: --num-nodes 2: the job runs on this machine only" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# work shared by the processes, and their timeout
+
+
+def build_segment_trainer(rank: int, world_size: int, init_file: str, exp_dir: str) -> None:
+    """One process of a gloo group: build the trainer of `exp_dir` (segment crops) and record
+    which audio headers it read and the segments it listed (tests below)."""
+    dist.init_process_group(
+        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size
+    )
+    try:
+        read: list[str] = []
+        num_samples = AudioTable.num_samples
+
+        def counted(self: AudioTable, utt: str) -> int:
+            read.append(utt)
+            return num_samples(self, utt)
+
+        AudioTable.num_samples = counted  # type: ignore[method-assign]
+        root = Path(exp_dir).parents[1]
+        data = TrainingData(*map(Path, data_dirs(root)))
+        trainer = Trainer(exp_dir, resolve_file(Path(exp_dir) / "config.yaml"), data, CPU)
+        result = {"read": read, "segments": trainer.train_set.segments}
+        torch.save(result, Path(exp_dir) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_each_process_reads_its_share_of_the_audio_headers(toy: Path, tmp_path: Path) -> None:
+    exp_dir = make_exp(toy, "segments", {**TINY, "train": {**TINY["train"], "crops": "segments"}})
+    mp.spawn(
+        build_segment_trainer, args=(2, str(tmp_path / "init"), str(exp_dir)), nprocs=2, join=True
+    )
+    ranks = [torch.load(exp_dir / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    utts = sorted((toy / "data" / "train" / "utt2label").read_text().split()[::2])
+    # Each header is read once, by one process; both list the segments one process lists.
+    assert sorted(ranks[0]["read"] + ranks[1]["read"]) == utts
+    assert ranks[0]["read"] == utts[0::2] and ranks[1]["read"] == utts[1::2]
+    data = TrainingData(*map(Path, data_dirs(toy)))
+    alone = Trainer(exp_dir, resolve_file(exp_dir / "config.yaml"), data, CPU)
+    assert ranks[0]["segments"] == ranks[1]["segments"] == alone.train_set.segments
+    assert len(alone.train_set.segments) > len(utts)
+
+
+def test_the_process_group_timeout_is_settable(monkeypatch: pytest.MonkeyPatch) -> None:
+    joined: list[dict] = []
+    monkeypatch.setattr(dist, "init_process_group", lambda backend, **kw: joined.append(kw))
+    monkeypatch.setattr(dist, "destroy_process_group", lambda: None)
+    ranks = Ranks(rank=0, world_size=2, local_rank=0, local_world_size=2)
+    with process_group(ranks, CPU, timeout_minutes=90):
+        pass
+    with process_group(ranks, CPU):
+        pass
+    assert [kw["timeout"] for kw in joined] == [timedelta(minutes=90), timedelta(minutes=30)]

@@ -14,6 +14,7 @@ import yaml
 
 from antispoof.bin import make_feats
 from antispoof.config import ConfigError, resolve_file, save_config
+from antispoof.data.batch import Batch
 from antispoof.data.crops import CropPlan
 from antispoof.data.dataset import (
     AudioTable,
@@ -237,3 +238,39 @@ def test_batch_augmentation_acts_in_training_only(toy):
     torch.manual_seed(1)
     plain_loss, _ = detector(examples)
     assert not torch.equal(mixed_loss, plain_loss)  # in training, p = 1 mixes every example
+
+
+def test_a_pinning_data_loader_pins_every_tensor_a_batch_moves(monkeypatch):
+    """DataLoader(pin_memory=True) hands each batch to torch's `pin_memory`, which pins a type
+    of its own only through that type's `pin_memory()` and lets a dataclass through as it is.
+    Pinning takes a GPU, so here each pinned tensor is a marked copy (test_gpu.py pins on CUDA)."""
+    pinned: list[torch.Tensor] = []
+
+    def pin(tensor: torch.Tensor) -> torch.Tensor:
+        pinned.append(tensor.clone())
+        return pinned[-1]
+
+    monkeypatch.setattr(torch.Tensor, "pin_memory", pin)
+    batch = Batch(
+        utts=["a", "b"],
+        wav=torch.randn(2, 320),
+        lengths=torch.tensor([320, 300]),
+        offsets=torch.tensor([0, 160]),
+        crop_samples=160,
+        frames={"cqt": 1},
+        target=torch.tensor([[1.0, 0.0], [0.0, 1.0]]),
+        cached={"cqt": torch.randn(2, 2, 1, 84)},
+        utt_index=torch.tensor([0, 1]),
+    )
+    result = torch.utils.data._utils.pin_memory.pin_memory(batch)
+    assert isinstance(result, Batch)
+    moved = [result.wav, result.lengths, result.offsets, result.target, result.cached["cqt"]]
+    assert len(pinned) == len(moved)
+    for tensor, original in zip(
+        moved,
+        [batch.wav, batch.lengths, batch.offsets, batch.target, batch.cached["cqt"]],
+        strict=True,
+    ):
+        assert any(tensor is copy for copy in pinned)
+        assert torch.equal(tensor, original)
+    assert result.utts == batch.utts and result.utt_index is batch.utt_index  # stays on the host

@@ -15,6 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
+
+from antispoof.config import resolve_file, save_config
+from tiny_configs import tiny_detector
+from toy_data import make_toy_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_LOCAL = REPO / "utils" / "run_local.sh"
@@ -35,9 +40,15 @@ STAMP = r"\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \w+ \d{4}"  # date(1) in the C loca
 
 
 def launch(
-    launcher: Path, cwd: Path, *args: str, env: dict[str, str] | None = None
+    launcher: Path,
+    cwd: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    unset: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "LC_ALL": "C", **(env or {})}
+    for name in unset or []:
+        full_env.pop(name, None)
     return subprocess.run(
         ["bash", str(launcher), *args],
         cwd=cwd,
@@ -135,20 +146,123 @@ def test_threads_and_gpu_settings(tmp_path: Path) -> None:
     assert lines[-2].endswith("threads=3")
 
 
-def test_gpu_above_zero_leaves_cuda_visible_devices_alone(tmp_path: Path) -> None:
+# job.sh <index>: records the GPUs it was given as it starts and ends, running a while.
+GPU_JOB = """
+echo "start $1 $CUDA_VISIBLE_DEVICES" >> events
+sleep 0.2
+echo "end $1 $CUDA_VISIBLE_DEVICES" >> events
+"""
+
+
+def gpu_events(tmp_path: Path) -> list[tuple[str, int, str]]:
+    """(start or end, job, its CUDA_VISIBLE_DEVICES) in the order they happened."""
+    events = []
+    for line in (tmp_path / "events").read_text().splitlines():
+        kind, job, gpus = line.split(" ")
+        events.append((kind, int(job), gpus))
+    return events
+
+
+def assert_no_gpu_shared(events: list[tuple[str, int, str]]) -> None:
+    """No GPU is held by two jobs at once."""
+    held: dict[str, int] = {}
+    for kind, job, gpus in events:
+        for gpu in gpus.split(","):
+            if kind == "start":
+                assert gpu not in held, f"GPU {gpu} given to job {job} while job {held[gpu]} ran"
+                held[gpu] = job
+            else:
+                del held[gpu]
+
+
+def fake_nvidia_smi(tmp_path: Path, body: str) -> dict[str, str]:
+    """The environment of a machine whose nvidia-smi runs `body`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "nvidia-smi").write_text(f"#!/usr/bin/env bash\n{body}\n")
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def test_gpu_jobs_spread_over_the_visible_gpus_one_job_per_gpu(tmp_path: Path) -> None:
+    job = write_job(tmp_path, GPU_JOB)
     result = launch(
         RUN_LOCAL,
         tmp_path,
-        "--gpu",
-        "1",
-        "log/env.log",
-        "bash",
-        "-c",
-        'echo "[$CUDA_VISIBLE_DEVICES]"',
-        env={"CUDA_VISIBLE_DEVICES": "7"},
+        *["--gpu", "1", "JOB=1:5", "log/g.JOB.log", "bash"],
+        str(job),
+        "JOB",
+        env={"CUDA_VISIBLE_DEVICES": "3,5"},
     )
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "log/env.log").read_text().splitlines()[3] == "[7]"
+    events = gpu_events(tmp_path)
+    assert len(events) == 10
+    assert {gpus for _, _, gpus in events} == {"3", "5"}  # each job one GPU, both GPUs used
+    assert_no_gpu_shared(events)
+
+
+def test_jobs_of_several_gpus_take_disjoint_groups(tmp_path: Path) -> None:
+    job = write_job(tmp_path, 'echo "$CUDA_VISIBLE_DEVICES"\n' + RENDEZVOUS)
+    result = launch(
+        RUN_LOCAL,
+        tmp_path,
+        *["--gpu", "2", "JOB=1:2", "log/g.JOB.log", "bash"],
+        str(job),
+        "JOB",
+        "2",
+        env={"CUDA_VISIBLE_DEVICES": "0,1,2,3,4"},
+    )
+    assert result.returncode == 0, result.stderr  # both ran at once (the rendezvous)
+    given = {(tmp_path / f"log/g.{i}.log").read_text().splitlines()[3] for i in (1, 2)}
+    assert given == {"0,1", "2,3"}
+
+
+def test_without_cuda_visible_devices_the_gpus_are_nvidia_smis(tmp_path: Path) -> None:
+    env = fake_nvidia_smi(tmp_path, 'echo "0"; echo "1"; echo "2"')
+    job = write_job(tmp_path, 'echo "$CUDA_VISIBLE_DEVICES"\n' + RENDEZVOUS)
+    result = launch(
+        RUN_LOCAL,
+        tmp_path,
+        *["--gpu", "1", "JOB=1:3", "log/g.JOB.log", "bash"],
+        str(job),
+        "JOB",
+        "3",
+        env=env,
+        unset=["CUDA_VISIBLE_DEVICES"],
+    )
+    assert result.returncode == 0, result.stderr
+    given = sorted((tmp_path / f"log/g.{i}.log").read_text().splitlines()[3] for i in (1, 2, 3))
+    assert given == ["0", "1", "2"]
+
+
+def test_with_no_gpu_visible_cuda_visible_devices_is_left_alone(tmp_path: Path) -> None:
+    env = fake_nvidia_smi(tmp_path, "echo 'NVIDIA-SMI has failed: no driver' >&2; exit 9")
+    result = launch(
+        RUN_LOCAL,
+        tmp_path,
+        *["--gpu", "1", "JOB=1:2", "log/env.JOB.log", "bash", "-c"],
+        'echo "[${CUDA_VISIBLE_DEVICES-unset}]"',
+        env=env,
+        unset=["CUDA_VISIBLE_DEVICES"],
+    )
+    assert result.returncode == 0, result.stderr
+    for index in (1, 2):
+        assert (tmp_path / f"log/env.{index}.log").read_text().splitlines()[3] == "[unset]"
+
+
+def test_fewer_visible_gpus_than_a_job_takes_is_an_error(tmp_path: Path) -> None:
+    result = launch(
+        RUN_LOCAL,
+        tmp_path,
+        *["--gpu", "2", "JOB=1:2", "log/x.JOB.log", "true"],
+        env={"CUDA_VISIBLE_DEVICES": "7"},
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "run_local.sh: --gpu 2: a job takes 2 GPUs; visible here: 7 (CUDA_VISIBLE_DEVICES, or "
+        "else nvidia-smi)\n"
+    )
+    assert not (tmp_path / "log").exists()
 
 
 def test_failing_job_fails_the_launcher_after_all_jobs_end(tmp_path: Path) -> None:
@@ -372,6 +486,210 @@ def test_slurm_usage_error(tmp_path: Path, slurm_env: dict[str, str]) -> None:
     assert not (tmp_path / "sbatch.args").exists()
 
 
+def test_slurm_gpu_jobs_ask_for_cpus_and_memory_per_gpu(
+    tmp_path: Path, slurm_env: dict[str, str]
+) -> None:
+    # The submitting host's 64 cores and the per-job memory apply to CPU jobs only.
+    options = shlex.split("--num-threads 64 --mem 32G --cpus-per-gpu 8 --mem-per-gpu 40G")
+    command = ["bash", "-c", "echo $OMP_NUM_THREADS"]
+    for gpus, cpus, memory in (("2", 16, "80G"), ("0", 64, "32G")):
+        result = launch(
+            RUN_SLURM, tmp_path, *options, "--gpu", gpus, "l/x.log", *command, env=slurm_env
+        )
+        assert result.returncode == 0, result.stderr
+        script = (tmp_path / "l/q/x.sh").read_text().splitlines()
+        assert f"#SBATCH --cpus-per-task={cpus}" in script
+        assert f"#SBATCH --mem={memory}" in script
+        assert ("#SBATCH --gres=gpu:2" in script) == (gpus == "2")
+        assert_log(
+            tmp_path / "l/x.log",
+            "bash -c 'echo $OMP_NUM_THREADS'",
+            0,
+            str(cpus),
+            threads=cpus,
+        )
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--cpus-per-gpu", "0"], "--cpus-per-gpu must be a positive integer"),
+        (["--mem-per-gpu", "32GB"], "--mem-per-gpu must look like 32G"),
+    ],
+)
+def test_slurm_per_gpu_options_are_checked(
+    tmp_path: Path, slurm_env: dict[str, str], option: list[str], message: str
+) -> None:
+    result = launch(RUN_SLURM, tmp_path, *option, "--gpu", "1", "l/x.log", "true", env=slurm_env)
+    assert result.returncode == 1
+    assert message in result.stderr
+
+
+# Two "nodes" for the batch script: sbatch runs it here as the job's first node would.
+FAKE_NODES = {
+    "sbatch": 'echo 4242\nSLURM_JOB_NODELIST="gpu[07-08]" bash "${!#}"\n',
+    "scontrol": "echo gpu07\necho gpu08\n",
+    "srun": 'while [[ $1 == --* ]]; do shift; done\n"$@"\n',  # the command once
+}
+
+
+def test_slurm_nodes_meet_at_a_port_free_on_the_first_node(
+    tmp_path: Path, slurm_env: dict[str, str]
+) -> None:
+    for name, body in FAKE_NODES.items():
+        (tmp_path / "bin" / name).write_text(f"#!/usr/bin/env bash\n{body}")
+        (tmp_path / "bin" / name).chmod(0o755)
+    command = ["bash", "-c", 'echo "$MASTER_ADDR $MASTER_PORT"']
+    ports = []
+    for _ in range(2):
+        result = launch(
+            RUN_SLURM,
+            tmp_path,
+            "--num-nodes",
+            "2",
+            "l/t.log",
+            *command,
+            env=slurm_env,
+            unset=["MASTER_ADDR", "MASTER_PORT"],
+        )
+        assert result.returncode == 0, result.stderr
+        host, port = (tmp_path / "l/t.log").read_text().splitlines()[3].split()
+        assert host == "gpu07"
+        ports.append(int(port))
+    assert all(1024 <= port < 65536 for port in ports)
+    script = (tmp_path / "l/q/t.sh").read_text()
+    assert "s.bind((" in script and "29500" not in script  # probed, never a fixed port
+    # A rendezvous host of one's own comes with its port.
+    given = {"MASTER_ADDR": "head", "MASTER_PORT": "6000"}
+    result = launch(
+        RUN_SLURM, tmp_path, "--num-nodes", "2", "l/t.log", *command, env={**slurm_env, **given}
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "l/t.log").read_text().splitlines()[3] == "head 6000"
+    result = launch(
+        RUN_SLURM,
+        tmp_path,
+        "--num-nodes",
+        "2",
+        "l/t.log",
+        *command,
+        env={**slurm_env, "MASTER_ADDR": "head"},
+        unset=["MASTER_PORT"],
+    )
+    assert result.returncode == 1
+    assert "MASTER_ADDR=head is set, so MASTER_PORT must be too" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# the steps ask the launcher for their jobs' GPUs
+
+
+@pytest.fixture(scope="module")
+def toy_exp(tmp_path_factory) -> Path:
+    """A recipe directory with toy data and an experiment whose jobs never run here."""
+    root = tmp_path_factory.mktemp("steps")
+    make_toy_data_dir(root, "train", 4, 0)
+    make_toy_data_dir(root, "dev", 4, 1)
+    (root / "tiny.yaml").write_text(yaml.safe_dump(tiny_detector()))
+    save_config(resolve_file(root / "tiny.yaml"), root / "exp" / "config.yaml")
+    (root / "exp" / "checkpoints").mkdir()
+    (root / "exp" / "checkpoints" / "best.pt").write_bytes(b"only its checksum is read")
+    return root
+
+
+# step: (its arguments, the batch script its launcher writes)
+STEPS = {
+    "score": ("--nj 2 exp data/dev exp/dev", "exp/dev/log/q/score.sh"),
+    "make_feats": (
+        "--nj 2 --branch lfcc exp/config.yaml data/dev dump/dev",
+        "dump/dev/log/q/make_feats.sh",
+    ),
+    "train": ("exp data/train data/dev", "exp/log/q/train.sh"),
+}
+
+
+def run_step(root: Path, step: str, options: str, env: dict[str, str]) -> Path:
+    """Run steps/<step>.sh in `root` with `options` before its arguments; the path of the batch
+    script its launcher wrote."""
+    arguments, script = STEPS[step]
+    command = [str(REPO / "steps" / f"{step}.sh"), *shlex.split(options), *shlex.split(arguments)]
+    subprocess.run(
+        command, cwd=root, env={**os.environ, **env}, capture_output=True, check=False, timeout=120
+    )
+    return root / script
+
+
+@pytest.mark.parametrize(
+    ("step", "ngpu", "resources"),
+    [
+        ("score", "1", ["--gres=gpu:1", "--cpus-per-task=4", "--mem=16G", "--array=1-2"]),
+        ("make_feats", "1", ["--gres=gpu:1", "--cpus-per-task=4", "--mem=16G", "--array=1-2"]),
+        ("train", "4", ["--gres=gpu:4", "--cpus-per-task=16", "--mem=64G"]),
+    ],
+)
+def test_slurm_jobs_of_every_step_ask_for_their_gpus(
+    toy_exp: Path, slurm_env: dict[str, str], step: str, ngpu: str, resources: list[str]
+) -> None:
+    # sbatch submits nothing here: the jobs' batch script is what the test reads.
+    (Path(slurm_env["PATH"].split(os.pathsep)[0]) / "sbatch").write_text(
+        "#!/usr/bin/env bash\necho 4242\n"
+    )
+    launcher = f"{RUN_SLURM} --mem 8G --cpus-per-gpu 4 --mem-per-gpu 16G"
+    script = run_step(toy_exp, step, f"--cmd '{launcher}' --ngpu {ngpu}", slurm_env)
+    lines = script.read_text().splitlines()
+    for resource in resources:
+        assert f"#SBATCH {resource}" in lines
+    assert f"--ngpu {ngpu}" in script.read_text()
+
+
+@pytest.mark.parametrize(("visible", "expected"), [("0,1", ["--gpu", "1"]), ("", [])])
+@pytest.mark.parametrize("step", sorted(STEPS))
+def test_without_ngpu_a_step_asks_for_a_gpu_when_the_machine_has_one(
+    toy_exp: Path, tmp_path: Path, step: str, visible: str, expected: list[str]
+) -> None:
+    launcher = tmp_path / "launcher.sh"  # records its options, runs nothing
+    launcher.write_text(f"#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" > {tmp_path}/args\n")
+    launcher.chmod(0o755)
+    run_step(toy_exp, step, f"--cmd {launcher}", {"CUDA_VISIBLE_DEVICES": visible})
+    args = (tmp_path / "args").read_text().splitlines()
+    options = args[: next(i for i, arg in enumerate(args) if arg.endswith(".log"))]
+    gpu = options[options.index("--gpu") : options.index("--gpu") + 2] if "--gpu" in options else []
+    assert gpu == expected
+    assert "--ngpu" not in args  # the program still chooses its device itself
+
+
+def test_each_multi_node_training_has_a_rendezvous_of_its_own(
+    toy_exp: Path, tmp_path: Path
+) -> None:
+    launcher = tmp_path / "launcher.sh"  # records its arguments and rendezvous, runs nothing
+    launcher.write_text(
+        "#!/usr/bin/env bash\n"
+        f"printf '%s\\n' \"$@\" > {tmp_path}/args\n"
+        f'echo "${{MASTER_ADDR-unset}} ${{MASTER_PORT-unset}}" > {tmp_path}/rendezvous\n'
+    )
+    launcher.chmod(0o755)
+
+    def train(options: str) -> tuple[str, str, list[str]]:
+        env = {"MASTER_ADDR": "stale", "MASTER_PORT": "29500"}  # left from another job
+        run_step(toy_exp, "train", f"--cmd {launcher} --ngpu 0 --num_nodes 2 {options}", env)
+        args = (tmp_path / "args").read_text().splitlines()
+        rendezvous = (tmp_path / "rendezvous").read_text().strip()
+        return args[args.index("--rdzv_id") + 1], rendezvous, args
+
+    first, rendezvous, args = train("")
+    second, _, _ = train("")
+    assert first != second  # two runs never join one rendezvous
+    assert rendezvous == "unset unset"  # the launcher names the host and a free port
+    assert args[args.index("--rdzv_endpoint") + 1] == "${MASTER_ADDR}:${MASTER_PORT}"
+    assert args[args.index("--num-nodes") + 1] == "2"
+    assert args[args.index("--dist_timeout") + 1] == "30"  # minutes, antispoof.bin.train's
+    chosen, rendezvous, args = train(
+        "--master_addr node1 --master_port 6001 --rdzv_id run7 --dist_timeout 90"
+    )
+    assert (chosen, rendezvous) == ("run7", "node1 6001")
+    assert args[args.index("--dist_timeout") + 1] == "90"
+
+
 # ---------------------------------------------------------------------------------------------
 # conf/cmd.sh
 
@@ -396,7 +714,9 @@ def test_cmd_sh_slurm_and_root(tmp_path: Path) -> None:
     result = source_cmd_sh(tmp_path, {"cmd_backend": "slurm", "ANTISPOOF_ROOT": "/opt/as"})
     assert result.returncode == 0, result.stderr
     for line in result.stdout.splitlines():
-        assert re.fullmatch(r"/opt/as/utils/run_slurm\.sh --mem \d+G", line)
+        assert re.fullmatch(
+            r"/opt/as/utils/run_slurm\.sh --mem \d+G --cpus-per-gpu \d+ --mem-per-gpu \d+G", line
+        )
 
 
 def test_cmd_sh_unknown_backend(tmp_path: Path) -> None:

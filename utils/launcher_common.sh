@@ -5,13 +5,16 @@
 # `bash -c`. A launcher sets help_message, then sources this file without arguments, so that it
 # works on the launcher's own positional parameters.
 #
-# Sets: max_jobs_run num_threads gpu mem jobvar job_start job_end num_jobs log_template
-# cmd_template. Defines: die <message>, report_failures <num failed> <first failed log>.
+# Sets: max_jobs_run num_threads gpu mem cpus_per_gpu mem_per_gpu jobvar job_start job_end
+# num_jobs log_template cmd_template. Defines: die <message>, report_failures <num failed>
+# <first failed log>.
 
 max_jobs_run=""
 num_threads=1
 gpu=""
 mem=""
+cpus_per_gpu="" # a GPU job's CPUs and memory per GPU (run_slurm.sh; conf/cmd.sh sets them)
+mem_per_gpu=""
 
 # shellcheck source=parse_options.sh
 . "$(dirname "${BASH_SOURCE[0]}")/parse_options.sh"
@@ -39,6 +42,10 @@ die() {
 [[ ${num_threads} =~ ^[1-9][0-9]*$ ]] || die "--num-threads must be a positive integer, got '${num_threads}'"
 [[ -z ${gpu} || ${gpu} =~ ^[0-9]+$ ]] || die "--gpu must be a non-negative integer, got '${gpu}'"
 [[ ${mem} =~ ^[0-9A-Za-z.]*$ ]] || die "--mem must look like 8G or 8000M, got '${mem}'"
+[[ -z ${cpus_per_gpu} || ${cpus_per_gpu} =~ ^[1-9][0-9]*$ ]] \
+  || die "--cpus-per-gpu must be a positive integer, got '${cpus_per_gpu}'"
+[[ -z ${mem_per_gpu} || ${mem_per_gpu} =~ ^[1-9][0-9]*[KMGT]?$ ]] \
+  || die "--mem-per-gpu must look like 32G or 16000M, got '${mem_per_gpu}'"
 [ "${job_start}" -le "${job_end}" ] || die "empty job range ${jobvar}=${job_start}:${job_end}"
 num_jobs=$((job_end - job_start + 1))
 log_template=$1

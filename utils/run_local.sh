@@ -11,12 +11,15 @@
 # Options (before or after the JOB=start:end range; dashes or underscores):
 #   --max-jobs-run N   run at most N jobs at a time (default: all at once)
 #   --num-threads N    threads per job: sets OMP_NUM_THREADS and MKL_NUM_THREADS (default: 1)
-#   --gpu N            GPUs per job; 0 hides them (CUDA_VISIBLE_DEVICES=""); N > 0 leaves
-#                      CUDA_VISIBLE_DEVICES alone (default: not given, left alone)
-#   --mem X            memory per job; accepted for compatibility with run_slurm.sh, ignored here
+#   --gpu N            GPUs per job; 0 hides them (CUDA_VISIBLE_DEVICES=""); N > 0 gives each
+#                      job N GPUs of its own, in CUDA_VISIBLE_DEVICES (below) (default: not
+#                      given, CUDA_VISIBLE_DEVICES left alone)
+#   --mem X, --cpus-per-gpu N, --mem-per-gpu X
+#                      accepted for compatibility with run_slurm.sh, ignored here
 #   --num-nodes N      nodes of a multi-node job (torchrun): the job runs on this machine only,
-#                      so start it on each node, with the rendezvous host in MASTER_ADDR
-#                      (steps/train.sh --master_addr); run_slurm.sh allocates them (default: 1)
+#                      so start it on each node, with the rendezvous host and port in MASTER_ADDR
+#                      and MASTER_PORT (steps/train.sh --master_addr --master_port);
+#                      run_slurm.sh allocates them (default: 1)
 #
 # The job variable (JOB above; any name works, e.g. SPLIT=1:4) is replaced by the job index
 # wherever it occurs in the log path and in the command. Each job runs as `bash -c "<command
@@ -31,6 +34,12 @@
 #   # Ended (code <exit status>) at <date>
 # Every job runs to completion; if any failed, the launcher names the first failed log on stderr
 # and exits 1. Interrupting the launcher (Ctrl-C, SIGTERM) stops the jobs it started.
+#
+# GPU jobs: the GPUs visible here (utils/visible_gpus.sh: CUDA_VISIBLE_DEVICES, else nvidia-smi's)
+# are split into groups of N, and each job runs on a free group, its CUDA_VISIBLE_DEVICES, so
+# that no two jobs share a GPU; a job waits while every group is taken (on 4 GPUs, 8 jobs of
+# --gpu 1 run 4 at a time). Fewer visible GPUs than N is an error; with none visible (no
+# nvidia-smi), CUDA_VISIBLE_DEVICES is left alone and the program finds its device itself.
 
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -40,15 +49,29 @@ num_nodes=1 # this launcher's own option, parsed with the common ones
 # shellcheck source=launcher_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/launcher_common.sh"
 [[ ${num_nodes} =~ ^[1-9][0-9]*$ ]] || die "--num-nodes must be a positive integer, got '${num_nodes}'"
-if [[ ${num_nodes} -gt 1 && -z ${MASTER_ADDR:-} ]]; then
+if [[ ${num_nodes} -gt 1 && (-z ${MASTER_ADDR:-} || -z ${MASTER_PORT:-}) ]]; then
   die "--num-nodes ${num_nodes}: the job runs on this machine only; start it on each node with" \
-    "the rendezvous host in MASTER_ADDR (steps/train.sh --master_addr), or use Slurm" \
+    "the rendezvous host and port in MASTER_ADDR and MASTER_PORT (steps/train.sh" \
+    "--master_addr --master_port --rdzv_id, the same on every node), or use Slurm" \
     "(cmd_backend=slurm)"
 fi
 
 export OMP_NUM_THREADS=${num_threads} MKL_NUM_THREADS=${num_threads}
 if [ "${gpu}" = 0 ]; then
   export CUDA_VISIBLE_DEVICES=""
+fi
+
+# The groups of --gpu N visible GPUs that jobs take one at a time, each as "id,id,...".
+gpu_groups=()
+if [[ -n ${gpu} && ${gpu} -gt 0 ]]; then
+  mapfile -t visible < <("$(dirname "${BASH_SOURCE[0]}")/visible_gpus.sh")
+  if [[ ${#visible[@]} -gt 0 && ${#visible[@]} -lt ${gpu} ]]; then
+    die "--gpu ${gpu}: a job takes ${gpu} GPUs; visible here: ${visible[*]}" \
+      "(CUDA_VISIBLE_DEVICES, or else nvidia-smi)"
+  fi
+  for ((first = 0; first + gpu <= ${#visible[@]}; first += gpu)); do
+    gpu_groups+=("$(IFS=,; echo "${visible[*]:first:gpu}")")
+  done
 fi
 
 # run_job <log> <command line>: one job, its output and accounting in <log>; returns its status.
@@ -72,15 +95,28 @@ run_job() {
   return "${rc}"
 }
 
-if [[ -n ${max_jobs_run} && ${max_jobs_run} -lt ${num_jobs} ]]; then
-  # A FIFO holding one token per free slot: a job takes one to start and gives it back at the end.
+# open_fifo: a FIFO open for reading and writing on the descriptor it sets in ${fifo}; its
+# file is removed at once, so nothing is left behind however the launcher ends.
+open_fifo() {
+  local fifo_dir
   fifo_dir=$(mktemp -d)
-  mkfifo "${fifo_dir}/slots"
-  exec {slots}<>"${fifo_dir}/slots"
+  mkfifo "${fifo_dir}/tokens"
+  exec {fifo}<>"${fifo_dir}/tokens"
   rm -r "${fifo_dir}"
+}
+if [[ -n ${max_jobs_run} && ${max_jobs_run} -lt ${num_jobs} ]]; then
+  # One token per free slot: a job takes one to start and gives it back at the end.
+  open_fifo
+  slots=${fifo}
   for ((k = 0; k < max_jobs_run; k++)); do
     printf '.' >&"${slots}"
   done
+fi
+if [ "${#gpu_groups[@]}" -gt 0 ]; then
+  # One line per free GPU group, taken and given back as the slots are.
+  open_fifo
+  free_gpus=${fifo}
+  printf '%s\n' "${gpu_groups[@]}" >&"${free_gpus}"
 fi
 
 pids=()
@@ -107,9 +143,19 @@ for ((job = job_start; job <= job_end; job++)); do
   if [ -n "${slots:-}" ]; then
     read -r -n 1 -u "${slots}" _
   fi
+  gpus=""
+  if [ -n "${free_gpus:-}" ]; then
+    read -r -u "${free_gpus}" gpus
+  fi
   (
     rc=0
+    if [ -n "${gpus}" ]; then
+      export CUDA_VISIBLE_DEVICES=${gpus}
+    fi
     run_job "${log}" "${cmd}" || rc=$?
+    if [ -n "${gpus}" ]; then
+      printf '%s\n' "${gpus}" >&"${free_gpus}"
+    fi
     if [ -n "${slots:-}" ]; then
       printf '.' >&"${slots}"
     fi

@@ -13,9 +13,16 @@
 #   --num-threads N    --cpus-per-task=N; also OMP_NUM_THREADS and MKL_NUM_THREADS (default: 1)
 #   --mem X            --mem=X, memory per task, e.g. 8G (default: the partition's)
 #   --gpu N            --gres=gpu:N when N > 0; with 0, CUDA_VISIBLE_DEVICES="" (default: none)
+#   --cpus-per-gpu N   for a job with --gpu G > 0: --cpus-per-task=G*N (and as many threads) in
+#                      place of --num-threads, which the submitting host chose from its own cores
+#                      (default: not given, --num-threads)
+#   --mem-per-gpu X    for a job with --gpu G > 0: --mem=G*X in place of --mem, e.g. 32G
+#                      (default: not given, --mem)
 #   --num-nodes N      --nodes=N, one task per node, each running the command (srun), with
-#                      MASTER_ADDR exported: the first node of the job, unless it is set here
+#                      MASTER_ADDR and MASTER_PORT exported: the first node of the job and a port
+#                      free there, unless they are set here (both: a host of your choice)
 #                      (multi-node torchrun, steps/train.sh --num_nodes) (default: 1)
+# With several nodes, --gpu, --cpus-per-gpu, --mem-per-gpu and --mem are per node.
 # Environment:
 #   ANTISPOOF_SLURM_OPTS     more sbatch options, split on whitespace (partition, account, time)
 #   ANTISPOOF_SLURM_LOG_WAIT seconds to wait for task logs to appear on a shared file system
@@ -38,6 +45,20 @@ num_nodes=1 # this launcher's own option, parsed with the common ones
 # shellcheck source=launcher_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/launcher_common.sh"
 [[ ${num_nodes} =~ ^[1-9][0-9]*$ ]] || die "--num-nodes must be a positive integer, got '${num_nodes}'"
+if [[ ${num_nodes} -gt 1 && -n ${MASTER_ADDR:-} && -z ${MASTER_PORT:-} ]]; then
+  die "--num-nodes ${num_nodes}: MASTER_ADDR=${MASTER_ADDR} is set, so MASTER_PORT must be too (a" \
+    "port free on that host; steps/train.sh --master_port); unset both to use the job's first node"
+fi
+
+# A GPU job's CPUs and memory follow its GPUs when conf/cmd.sh gives them per GPU.
+if [[ -n ${gpu} && ${gpu} -gt 0 ]]; then
+  if [ -n "${cpus_per_gpu}" ]; then
+    num_threads=$((gpu * cpus_per_gpu))
+  fi
+  if [ -n "${mem_per_gpu}" ]; then
+    mem=$((gpu * ${mem_per_gpu%[KMGT]}))${mem_per_gpu##*[0-9]}
+  fi
+fi
 
 # log_of <index>: the log path of one task.
 log_of() {
@@ -102,13 +123,23 @@ write_batch_script() {
   # shellcheck disable=SC2016  # the line that runs the command, written as is
   local run='bash -c "${cmd}" >>"${log}" 2>&1 || rc=$?'
   if [ "${num_nodes}" -gt 1 ]; then
-    # Each node runs the command (torchrun: that node's processes); they meet at MASTER_ADDR.
+    # Each node runs the command (torchrun: that node's processes); they meet at
+    # MASTER_ADDR:MASTER_PORT.
     if [ -n "${MASTER_ADDR:-}" ]; then
       printf 'export MASTER_ADDR=%q\n' "${MASTER_ADDR}"
     else
       # shellcheck disable=SC2016  # expanded in the job
       echo 'MASTER_ADDR=$(scontrol show hostnames "${SLURM_JOB_NODELIST}" | head -n 1)'
       echo 'export MASTER_ADDR'
+    fi
+    if [ -n "${MASTER_PORT:-}" ]; then
+      printf 'export MASTER_PORT=%q\n' "${MASTER_PORT}"
+    else
+      # The batch script runs on the job's first node: a port free there, so that two jobs
+      # whose first node is the same do not meet at one port.
+      echo "MASTER_PORT=\$(python -c 'import socket; s = socket.socket(); s.bind((\"\", 0));" \
+        "print(s.getsockname()[1])') || exit 1"
+      echo 'export MASTER_PORT'
     fi
     run="srun --ntasks-per-node=1 --cpus-per-task=${num_threads} ${run}"
   fi

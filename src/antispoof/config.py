@@ -55,6 +55,7 @@ DETECTOR_PARTS = ("inputs", "model", "loss")
 
 
 TRAINING_CROPS = ("random", "segments")
+PRECISIONS = ("bf16", "auto", "fp32")
 
 
 @dataclass
@@ -77,12 +78,17 @@ class TrainConf:
     grad_clip: float | None = None
     # Input branches frozen for their first N epochs, then fine-tuned: {branch name: N}.
     freeze: dict[str, int] = field(default_factory=dict)
-    # bf16 autocast on a GPU; CPU training always runs in float32.
+    # What the input branches and the model compute in on a GPU (the loss and the scores are
+    # float32 always, the CPU float32 throughout): `bf16` (bfloat16 autocast where the GPU has
+    # it natively, else float32), `auto` (bfloat16 where native, else float16 with gradient
+    # scaling), `fp32` (antispoof.training.device.autocast_dtype).
     precision: str = "bf16"
 
     def __post_init__(self) -> None:
-        if self.precision not in ("bf16", "fp32"):
-            raise ConfigError(f"train.precision must be bf16 or fp32, not {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"train.precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}"
+            )
         for name in ("epochs", "batch_size", "crop_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive")

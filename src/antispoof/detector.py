@@ -7,6 +7,14 @@ run on the device otherwise, with the same features either way (antispoof.data.c
 named in `train.freeze` are frozen (no gradient, eval mode) for their first epochs, then
 fine-tuned; `param_groups()` names the parts that `optim_groups` gives learning rates or
 optimizers of their own. Its `state_dict`, parameter count and `.to()` cover every part.
+
+Precision: the input branches, batch augmentations and model run under the autocast that
+`train.precision` gives the batch's device (bfloat16 on most GPUs, float32 on a CPU:
+antispoof.training.device.autocast_dtype); the loss and score heads always compute in float32,
+with autocast off and the embeddings cast up, whatever autocast a caller has open. In bfloat16
+the heads would round every score to 8 significant bits (a 2019 LA evaluation's 71,237 scores to
+about 1,300 values), and OC-Softmax's cosine before its scale of 20. Every caller (training, dev
+scoring, stage 4, `detect`, t-SNE) gets this from the detector; none opens an autocast itself.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from antispoof.frontends import FRONTENDS, Frontend
 from antispoof.frontends.base import FeatureSpec
 from antispoof.losses import LOSSES, Objective
 from antispoof.models import MODELS, Backbone
+from antispoof.training.device import autocast_dtype
 
 
 class Detector(nn.Module):
@@ -34,6 +43,7 @@ class Detector(nn.Module):
         loss: Objective,
         augmentations: list[BatchAugmentation] | None = None,
         freeze: Mapping[str, int] | None = None,
+        precision: str = "fp32",
     ) -> None:
         super().__init__()
         self.inputs = nn.ModuleDict(dict(inputs))
@@ -42,6 +52,8 @@ class Detector(nn.Module):
         self.augmentations = nn.ModuleList(augmentations or [])
         self.freeze = dict(freeze or {})
         self.epoch = 0
+        self.precision = precision  # train.precision
+        self._autocast_dtypes: dict[torch.device, torch.dtype | None] = {}
 
     @property
     def specs(self) -> dict[str, FeatureSpec]:
@@ -100,15 +112,50 @@ class Detector(nn.Module):
                     )
         return feats
 
+    def autocast_dtype(self, device: torch.device) -> torch.dtype | None:
+        """What the input branches and the model compute in on `device` (None: float32)."""
+        if device not in self._autocast_dtypes:  # decided (and any warning logged) once
+            self._autocast_dtypes[device] = autocast_dtype(device, self.precision)
+        return self._autocast_dtypes[device]
+
+    def _backbone_autocast(self, batch: Batch) -> torch.autocast:
+        device = batch.target.device
+        dtype = self.autocast_dtype(device)
+        return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
     def forward(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        feats, target = self.features(batch), batch.target
-        if self.training:
-            for augmentation in self.augmentations:
-                feats, target = augmentation(feats, target)
-        return self.loss(self.model(feats), target)
+        with self._backbone_autocast(batch):
+            feats, target = self.features(batch), batch.target
+            if self.training:
+                for augmentation in self.augmentations:
+                    feats, target = augmentation(feats, target)
+            embeddings = self.model(feats)
+        with torch.autocast(embeddings.device.type, enabled=False):
+            return self.loss(embeddings.float(), target.float())
+
+    def embed(self, batch: Batch) -> torch.Tensor:
+        """`(B, E)` float32 embeddings of the batch's crops (no batch augmentation)."""
+        with self._backbone_autocast(batch):
+            embeddings = self.model(self.features(batch))
+        return embeddings.float()
+
+    def score_embeddings(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """`(B,)` float32 scores of `embeddings` (higher = more bona fide)."""
+        with torch.autocast(embeddings.device.type, enabled=False):
+            return self.loss.score(embeddings.float())
 
     def score(self, batch: Batch) -> torch.Tensor:
-        return self.loss.score(self.model(self.features(batch)))
+        return self.score_embeddings(self.embed(batch))
+
+    @property
+    def natural_decision(self) -> bool:
+        """Whether the loss has a decision of its own (`log_odds_embeddings`)."""
+        return bool(self.loss.natural_decision)
+
+    def log_odds_embeddings(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """`(B,)` float32 log-odds of the loss's own classifier (bona fide where >= 0)."""
+        with torch.autocast(embeddings.device.type, enabled=False):
+            return self.loss.log_odds(embeddings.float())
 
     def param_groups(self) -> Iterator[tuple[str, list[nn.Parameter]]]:
         """`(part, parameters)` of every part that has parameters: `inputs.<name>` per branch,
@@ -138,4 +185,5 @@ def build_detector(config: dict[str, Any]) -> Detector:
     augmentations = [
         AUGMENTATIONS.build(name, settings) for name, settings in config["augment"].items()
     ]
-    return Detector(inputs, model, loss, augmentations, config["train"]["freeze"])
+    train = config["train"]
+    return Detector(inputs, model, loss, augmentations, train["freeze"], train["precision"])

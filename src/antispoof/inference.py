@@ -416,29 +416,24 @@ class _Recording:
 
 class TorchWindowScorer(WindowScorer):
     """A Detector scoring windows on a device: each window an utterance of its own (its
-    branches computed on the window alone, the crop the whole window)."""
+    branches computed on the window alone, the crop the whole window); the backbone in the
+    config's precision, the scores in float32 (Detector.embed)."""
 
     def __init__(self, detector: Any, config: dict[str, Any], device: Any) -> None:
-        import torch
-
-        from antispoof.training.device import autocast_dtype
-
         self.detector = detector.eval()
         self.device = device
-        self.autocast = autocast_dtype(device, config["train"]["precision"])
-        self.natural_decision = bool(detector.loss.natural_decision)
-        spec = next(iter(detector.specs.values()))
-        self.sample_rate = spec.sample_rate
+        self.natural_decision = detector.natural_decision
+        self.sample_rate = next(iter(detector.specs.values())).sample_rate
         seconds = config["inference"]["segment_seconds"] or config["train"]["crop_seconds"]
         self.plan = detector.crop_plan(seconds)
         self.window_samples = self.plan.samples
-        self._torch = torch
 
     def __call__(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        import torch
+
         from antispoof.data.batch import Batch
         from antispoof.labels import BONAFIDE, one_hot
 
-        torch = self._torch
         count, samples = windows.shape
         batch = Batch(
             utts=[""] * count,
@@ -449,22 +444,12 @@ class TorchWindowScorer(WindowScorer):
             frames={name: self.plan.frames(name) for name in self.plan.specs},
             target=one_hot(torch.full((count,), BONAFIDE, dtype=torch.long)),
         ).to(self.device)
-        with (
-            torch.no_grad(),
-            torch.autocast(
-                self.device.type,
-                dtype=self.autocast or torch.float32,
-                enabled=self.autocast is not None,
-            ),
-        ):
-            embeddings = self.detector.model(self.detector.features(batch))
-        # The heads in float32: a bf16 score would be rounded to a few hundred values.
-        embeddings = embeddings.float()
-        with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
-            scores = self.detector.loss.score(embeddings).double().cpu().numpy()
+        with torch.no_grad():
+            embeddings = self.detector.embed(batch)
+            scores = self.detector.score_embeddings(embeddings).double().cpu().numpy()
             odds = None
             if self.natural_decision:
-                odds = self.detector.loss.log_odds(embeddings).double().cpu().numpy()
+                odds = self.detector.log_odds_embeddings(embeddings).double().cpu().numpy()
         return scores, odds
 
 

@@ -8,7 +8,9 @@ segments as the experiment's `inference` block says (InferenceConf):
 - `first`: the first window only (the official AASIST evaluation);
 - `full`: the whole utterance in one pass.
 
-An utterance shorter than a window is repeat-padded, as in training.
+An utterance shorter than a window is repeat-padded, as in training. The detector runs its
+branches and model in the precision of its config and its score head in float32
+(antispoof.detector); the segment means are float64.
 """
 
 from __future__ import annotations
@@ -66,7 +68,6 @@ def segment_means(
     inference: Mapping[str, Any],
     device: torch.device,
     num_workers: int = 0,
-    autocast_dtype: torch.dtype | None = None,
     outputs: SegmentOutputs = detector_score,
 ) -> torch.Tensor:
     """`(U, K)` float64: for each utterance, the mean of `outputs` over its segments."""
@@ -84,12 +85,7 @@ def segment_means(
     detector.eval()
     totals: torch.Tensor | None = None
     counts = torch.zeros(len(utts), 1, dtype=torch.float64)
-    with (
-        torch.no_grad(),
-        torch.autocast(
-            device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None
-        ),
-    ):
+    with torch.no_grad():
         for batch in loader:
             for chunk in batch.chunks(inference["batch_size"]):
                 values = outputs(detector, chunk.to(device)).double().cpu()
@@ -109,11 +105,10 @@ def score_utterances(
     inference: Mapping[str, Any],
     device: torch.device,
     num_workers: int = 0,
-    autocast_dtype: torch.dtype | None = None,
 ) -> dict[str, float]:
     """Score every utterance: the mean of its segment scores (one segment in `first` and `full`
     modes)."""
-    means = segment_means(detector, reader, utts, inference, device, num_workers, autocast_dtype)
+    means = segment_means(detector, reader, utts, inference, device, num_workers)
     return {utt: float(means[index, 0]) for index, utt in enumerate(utts)}
 
 
@@ -123,22 +118,13 @@ def score_waveforms(
     inference: Mapping[str, Any],
     crop_seconds: float,
     device: torch.device,
-    autocast_dtype: torch.dtype | None = None,
     outputs: SegmentOutputs = detector_score,
 ) -> torch.Tensor:
     """`(U, K)` means of `outputs` (default: the score) of waveforms in memory, in the order of
     `waveforms`; each is mono float32 at the model's sample rate (see `read_any_audio`)."""
     rate = next(iter(detector.specs.values())).sample_rate
     reader = scoring_reader(detector, InMemoryAudio(waveforms, rate), inference, crop_seconds)
-    return segment_means(
-        detector,
-        reader,
-        list(waveforms),
-        inference,
-        device,
-        autocast_dtype=autocast_dtype,
-        outputs=outputs,
-    )
+    return segment_means(detector, reader, list(waveforms), inference, device, outputs=outputs)
 
 
 def read_any_audio(path: str | Path, sample_rate: int) -> tuple[np.ndarray, list[str]]:

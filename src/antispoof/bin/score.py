@@ -21,7 +21,7 @@ from antispoof.bin._cli import branch_caches, run_main
 from antispoof.data.kaldi_files import read_table
 from antispoof.experiment import load_detector
 from antispoof.scoring import score_utterances, scoring_reader
-from antispoof.training.device import autocast_dtype, select_device
+from antispoof.training.device import select_device
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,14 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         config["train"]["crop_seconds"],
         branch_caches(args.cache, "--cache"),
     )
-    scores = score_utterances(
-        detector,
-        reader,
-        utts,
-        config["inference"],
-        device,
-        autocast_dtype=autocast_dtype(device, config["train"]["precision"]),
-    )
+    scores = score_utterances(detector, reader, utts, config["inference"], device)
     not_finite = [utt for utt in utts if not math.isfinite(scores[utt])]
     if not_finite:
         raise ValueError(

@@ -32,7 +32,7 @@ from antispoof.detector import Detector
 from antispoof.experiment import load_detector
 from antispoof.labels import BONAFIDE, SPOOF
 from antispoof.scoring import scoring_reader, segment_means
-from antispoof.training.device import autocast_dtype, select_device
+from antispoof.training.device import select_device
 
 log = logging.getLogger("antispoof.tsne")
 # t-SNE's default perplexity (van der Maaten and Hinton), lowered for tiny samples.
@@ -40,7 +40,7 @@ PERPLEXITY = 30.0
 
 
 def embedding(detector: Detector, batch: Batch) -> torch.Tensor:
-    return detector.model(detector.features(batch)).float()
+    return detector.embed(batch)
 
 
 def sample_utterances(labels: dict[str, int], per_class: int) -> list[str]:
@@ -114,15 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         labels = read_labels(data_dir)
         chosen = sample_utterances(labels, per_class)
         reader = scoring_reader(detector, data_dir, inference, config["train"]["crop_seconds"])
-        means = segment_means(
-            detector,
-            reader,
-            chosen,
-            inference,
-            device,
-            autocast_dtype=autocast_dtype(device, config["train"]["precision"]),
-            outputs=embedding,
-        )
+        means = segment_means(detector, reader, chosen, inference, device, outputs=embedding)
         chunks.append(means.numpy())
         set_index += [len(sets)] * len(chosen)
         classes += [labels[utt] for utt in chosen]

@@ -9,7 +9,7 @@ crop and augment waveforms; everything else happens on the device, in the detect
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -34,13 +34,25 @@ class Batch:
     def to(self, device: torch.device | str) -> Batch:
         """The batch on `device` (non-blocking copies from pinned memory where possible)."""
         move = lambda tensor: tensor.to(device, non_blocking=True)  # noqa: E731
+        return self._map(move)
+
+    def pin_memory(self) -> Batch:
+        """The batch in page-locked memory, from which `to` copies to a GPU asynchronously.
+
+        A DataLoader with `pin_memory=True` calls this on each batch in its pinning thread; without
+        it a dataclass goes through unpinned, and every `non_blocking` copy is synchronous.
+        """
+        return self._map(torch.Tensor.pin_memory)
+
+    def _map(self, function: Callable[[torch.Tensor], torch.Tensor]) -> Batch:
+        """The batch with `function` applied to each tensor that goes to the device."""
         return replace(
             self,
-            wav=move(self.wav),
-            lengths=move(self.lengths),
-            offsets=move(self.offsets),
-            target=move(self.target),
-            cached={name: move(feats) for name, feats in self.cached.items()},
+            wav=function(self.wav),
+            lengths=function(self.lengths),
+            offsets=function(self.offsets),
+            target=function(self.target),
+            cached={name: function(feats) for name, feats in self.cached.items()},
         )
 
     def chunks(self, size: int) -> Iterator[Batch]:

@@ -268,12 +268,18 @@ class SegmentTrainingExamples(Dataset):
     """Every crop of every utterance, one every `hop_samples` (see CropPlan.segment_starts):
     the segments of Li et al.'s Res2Net recipe, each one an example of the epoch.
 
-    The segments are listed once, from each utterance's length (read from the audio file's
-    header, not its samples); the sampler shuffles them each epoch.
+    The segments are listed once, from each utterance's length: `num_samples` when given (what
+    the processes of a data-parallel run read once for all), else read from the audio file's
+    header, not its samples; the sampler shuffles them each epoch.
     """
 
     def __init__(
-        self, reader: ExampleReader, labels: Mapping[str, int], seed: int, hop_samples: int
+        self,
+        reader: ExampleReader,
+        labels: Mapping[str, int],
+        seed: int,
+        hop_samples: int,
+        num_samples: Mapping[str, int] | None = None,
     ) -> None:
         self.reader = reader
         self.labels = dict(labels)
@@ -281,12 +287,11 @@ class SegmentTrainingExamples(Dataset):
         self.seed = seed
         self.epoch = 0
         plan = reader.plan
+        length = reader.audio.num_samples if num_samples is None else num_samples.__getitem__
         self.segments = [
             (utt, start)
             for utt in self.utts
-            for start in plan.segment_starts(
-                plan.utterance_lengths(reader.audio.num_samples(utt)), hop_samples
-            )
+            for start in plan.segment_starts(plan.utterance_lengths(length(utt)), hop_samples)
         ]
 
     def set_epoch(self, epoch: int) -> None:

@@ -3,10 +3,14 @@ on several GPUs (one process each) or several CPU processes."""
 
 from __future__ import annotations
 
+import logging
+
 import torch
 
 from antispoof.errors import DeviceError
 from antispoof.training.distributed import Ranks
+
+log = logging.getLogger("antispoof.device")
 
 
 def select_device(ngpu: int | None, ranks: Ranks | None = None) -> torch.device:
@@ -49,7 +53,31 @@ def select_device(ngpu: int | None, ranks: Ranks | None = None) -> torch.device:
 
 
 def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
-    """bf16 autocast on a GPU when asked for; the CPU always trains in float32."""
-    if device.type == "cuda" and precision == "bf16":
+    """The dtype that `train.precision` gives the autocast of the input branches and the model
+    on `device`, or None for float32 (the loss and score heads always compute in float32:
+    antispoof.detector).
+
+    The CPU always computes in float32. On a GPU, `fp32` is float32; `bf16` is bfloat16 where the
+    GPU computes it natively (compute capability 8.0 and up: A100, H100, RTX 30xx and later, and
+    ROCm GPUs); a GPU that only emulates it (T4, V100) would run bf16 slower than float32, so it
+    runs float32, with a warning. `auto` is the best the GPU supports: bfloat16 where native,
+    else float16, whose gradients the trainer scales (torch.amp.GradScaler).
+    """
+    if device.type != "cuda" or precision == "fp32":
+        return None
+    if native_bf16(device):
         return torch.bfloat16
+    if precision == "auto":
+        return torch.float16
+    log.warning(
+        "train.precision bf16: %s only emulates bfloat16, which would run slower than "
+        "float32; computing in float32 (train.precision auto would use float16)",
+        torch.cuda.get_device_name(device),
+    )
     return None
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether the GPU `device` computes bfloat16 natively rather than emulating it."""
+    with torch.cuda.device(device):
+        return torch.cuda.is_bf16_supported(including_emulation=False)

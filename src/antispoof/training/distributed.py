@@ -14,11 +14,15 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+# How long a process waits in a collective for the others (steps/train.sh --dist_timeout).
+DEFAULT_TIMEOUT_MINUTES = 30.0
 
 
 @dataclass(frozen=True)
@@ -49,19 +53,27 @@ def torchrun_ranks() -> Ranks | None:
 
 
 @contextmanager
-def process_group(ranks: Ranks | None, device: torch.device) -> Iterator[None]:
+def process_group(
+    ranks: Ranks | None, device: torch.device, timeout_minutes: float = DEFAULT_TIMEOUT_MINUTES
+) -> Iterator[None]:
     """Join the job's process group for the block (NCCL on GPUs, gloo on CPUs) and leave it
-    however the block ends; outside torchrun, nothing."""
+    however the block ends; outside torchrun, nothing.
+
+    A collective that some process has not reached after `timeout_minutes` stops the job (NCCL's
+    own default is 10 minutes): while rank 0 writes a checkpoint of a large encoder to a network
+    file system, or a process scores a dev share of longer utterances, the others wait.
+    """
     if ranks is None:
         yield
         return
     # The launcher gives the job the node's threads (OMP_NUM_THREADS); its processes share them.
     torch.set_num_threads(max(1, torch.get_num_threads() // ranks.local_world_size))
+    timeout = timedelta(minutes=timeout_minutes)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-        dist.init_process_group("nccl", device_id=device)
+        dist.init_process_group("nccl", device_id=device, timeout=timeout)
     else:
-        dist.init_process_group("gloo")
+        dist.init_process_group("gloo", timeout=timeout)
     try:
         yield
     finally:

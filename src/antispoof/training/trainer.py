@@ -4,7 +4,8 @@ Every epoch reseeds from (seed, epoch), so a run resumed from `checkpoints/last.
 interruption repeats exactly what an uninterrupted run would have done, across an unfreeze
 epoch too (the freeze schedule is a function of the epoch). Batches are waveform crops (and
 cached features) that the detector turns into features, augments, embeds and scores on the
-device.
+device, in the precision of `train.precision` (antispoof.detector); in float16 the gradients
+are scaled (torch.amp.GradScaler, its state kept in `checkpoints/last.pt`).
 
 Under torchrun (`antispoof.bin.train` joins the process group) the same loop runs data-parallel,
 one process per GPU (or CPU share), and computes what one process computes but for the
@@ -80,7 +81,6 @@ from antispoof.metrics.det import compute_eer
 from antispoof.optim import OPTIMIZERS, SCHEDULERS
 from antispoof.registry import ConfigError
 from antispoof.scoring import score_utterances, scoring_reader
-from antispoof.training.device import autocast_dtype
 from antispoof.training.distributed import (
     broadcast_buffers,
     gather_dicts,
@@ -194,13 +194,17 @@ class Trainer:
                 f"train.batch_size={multiple}"
             )
         self.batch_size = batch_size // self.world_size  # this process's share of a batch
-        self.autocast = autocast_dtype(device, self.train_conf["precision"])
         seed_everything(self.train_conf["seed"])
         train_labels = read_labels(data.train_dir)
         self.dev_labels = read_labels(data.dev_dir)
         require_both_classes(train_labels, data.train_dir, "training")
         require_both_classes(self.dev_labels, data.dev_dir, "dev")
         self.detector = build_detector(config).to(device)
+        # float16 (train.precision auto on a GPU without native bfloat16) needs its gradients
+        # scaled; otherwise the scaler does nothing.
+        self.scaler = torch.amp.GradScaler(
+            device.type, enabled=self.detector.autocast_dtype(device) == torch.float16
+        )
         self.optimizers = build_optimizers(self.detector, config)
         self.schedulers = [
             SCHEDULERS.build(config["scheduler"], config["scheduler_conf"], optimizer=opt)
@@ -224,8 +228,16 @@ class Trainer:
         if self.train_conf["crops"] == "segments":
             hop_seconds = self.train_conf["segment_hop_seconds"]
             hop = round(hop_seconds * plan.sample_rate) if hop_seconds else plan.samples // 2
+            # The segments follow from each utterance's length, read from its audio header. Each
+            # process reads its share of the headers and they exchange them: on a slow network
+            # file system every process reading every header can outlast the process group's
+            # timeout, and it loads the file system as many times over.
+            utts = sorted(train_labels)
+            num_samples = gather_dicts(
+                {utt: reader.audio.num_samples(utt) for utt in utts[self.rank :: self.world_size]}
+            )
             self.train_set = SegmentTrainingExamples(
-                reader, train_labels, self.train_conf["seed"], max(1, hop)
+                reader, train_labels, self.train_conf["seed"], max(1, hop), num_samples
             )
         else:
             self.train_set = TrainingExamples(reader, train_labels, self.train_conf["seed"])
@@ -256,6 +268,8 @@ class Trainer:
             optimizer.load_state_dict(opt_state)
         for scheduler, sched_state in zip(self.schedulers, state["schedulers"], strict=True):
             scheduler.load_state_dict(sched_state)
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
         self.epoch = state["epoch"]
         self.best_eer = state["best_eer"]
         self.best_epoch = state["best_epoch"]
@@ -344,12 +358,7 @@ class Trainer:
         )
         for step, batch in enumerate(progress, start=1):
             batch = batch.to(self.device)
-            with torch.autocast(
-                self.device.type,
-                dtype=self.autocast or torch.float32,
-                enabled=self.autocast is not None,
-            ):
-                loss, stats = model(batch)
+            loss, stats = model(batch)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"epoch {epoch} step {step}: the loss is {loss.item()} on the utterances "
@@ -359,11 +368,14 @@ class Trainer:
                 )
             for optimizer in self.optimizers:
                 optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            self.scaler.scale(loss).backward()
             if train["grad_clip"]:
+                for optimizer in self.optimizers:
+                    self.scaler.unscale_(optimizer)
                 torch.nn.utils.clip_grad_norm_(self.detector.parameters(), train["grad_clip"])
             for optimizer in self.optimizers:
-                optimizer.step()
+                self.scaler.step(optimizer)
+            self.scaler.update()
             for scheduler in self.schedulers:
                 if getattr(scheduler, "per_step", False):
                     scheduler.step()
@@ -389,7 +401,6 @@ class Trainer:
             self.config["inference"],
             self.device,
             num_workers=self.train_conf["num_workers"],
-            autocast_dtype=self.autocast,
         )
         scores = gather_dicts(share)
         return {utt: scores[utt] for utt in utts}
@@ -454,6 +465,7 @@ class Trainer:
                         "detector": self.detector.state_dict(),
                         "optimizers": [o.state_dict() for o in self.optimizers],
                         "schedulers": [s.state_dict() for s in self.schedulers],
+                        "scaler": self.scaler.state_dict(),
                         "epoch": epoch,
                         "best_eer": self.best_eer,
                         "best_epoch": self.best_epoch,
