@@ -353,11 +353,15 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
           "another model or data; run stage 4 first (--stage 4)"
         exit 1
       fi
-      log "stage 5: evaluating ${dir}/${set}"
+      log "stage 5: evaluating ${dir}/${set} under the official protocol and the Arena's"
       # The ASV data for the t-DCF (asv_scores.txt for 2019, asv2021/ for 2021 LA) is read from
       # the data directory.
       python -m antispoof.bin.evaluate --scores "${dir}/${set}/scores.txt" --data_dir "data/${set}" \
         --out "${dir}/${set}/metrics.json" --plots_dir "${dir}/${set}" "${calibration_args[@]}"
+      # The Arena's figures need no calibration (EER, min DCF): the dev set's was fitted on the
+      # official scores, which may not be these.
+      python -m antispoof.bin.evaluate --protocol arena --scores "${dir}/${set}/scores.arena.txt" \
+        --data_dir "data/${set}" --out "${dir}/${set}/metrics.arena.json" >/dev/null
     done
     # A t-SNE map of the embeddings of every test set, when the config's
     # inference.tsne_per_class asks for one.

@@ -4,7 +4,9 @@
 # Usage: steps/score.sh [--nj 2] [--cmd utils/run_local.sh] [--ngpu N] [--caches "<branch>=<scp> ..."] \
 #          [--checkpoint best] <exp_dir> <data_dir> <out_dir>
 #   e.g. steps/score.sh --nj 4 exp/lfcc_resnet18_ocsoftmax data/eval exp/lfcc_resnet18_ocsoftmax/eval
-# scores.txt holds `<utt> <score>` for every utterance of wav.scp, higher = more bona fide; .done.score
+# scores.txt holds `<utt> <score>` for every utterance of wav.scp, higher = more bona fide, as the
+# experiment's `inference` settings score it; scores.arena.txt the same for the Speech
+# Anti-Spoofing Arena's protocol (each utterance's first 64,600 samples, antispoof.arena); .done.score
 # records the checksums of wav.scp, the config and the checkpoint it was made from.
 set -euo pipefail
 
@@ -14,7 +16,7 @@ ngpu=""                                        # 0, 1; empty: a GPU per job if t
 caches=""                                      # <branch>=<feats.scp> caches of the data directory
 checkpoint=best                                # best, last, or a checkpoint path
 num_threads=1                                  # torch threads per job
-help_message="$(sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//')"
+help_message="$(sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//')"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=utils/parse_options.sh
@@ -44,15 +46,19 @@ mkdir -p "${out_dir}/log"
 # Nothing of an earlier scoring stays where the new one belongs: an interrupted run leaves no
 # scores, metrics or plots to be taken for its own. The marker records the inputs as the work
 # starts and is put in place when it ends.
-rm -f "${out_dir}"/{.done.score,scores.txt,metrics.json,det.png,score_hist.png}
+rm -f "${out_dir}"/{.done.score,scores.txt,scores.arena.txt,metrics.json,metrics.arena.json}
+rm -f "${out_dir}"/{det.png,score_hist.png}
 python -m antispoof.bin.stage_marker write "${out_dir}/.done.score.tmp" score \
   --data_dir "${data_dir}" --config "${exp_dir}/config.yaml" --checkpoint "${checkpoint}"
 "${root}/utils/split_data.sh" "${data_dir}" "${nj}"
 # shellcheck disable=SC2086  # ${cmd} is a command line with its own options (Kaldi style)
 ${cmd} --num-threads "${num_threads}" "${gpu_opt[@]}" JOB=1:"${nj}" "${out_dir}/log/score.JOB.log" \
   python -m antispoof.bin.score --exp_dir "${exp_dir}" --data_dir "${data_dir}/split${nj}/JOB" \
-  --out "${out_dir}/scores.JOB.txt" "${extra[@]}"
-for job in $(seq "${nj}"); do cat "${out_dir}/scores.${job}.txt"; done | LC_ALL=C sort > "${out_dir}/scores.txt"
-for job in $(seq "${nj}"); do rm "${out_dir}/scores.${job}.txt"; done
+  --out "${out_dir}/scores.JOB.txt" --arena_out "${out_dir}/scores.arena.JOB.txt" "${extra[@]}"
+for kind in scores scores.arena; do
+  for job in $(seq "${nj}"); do cat "${out_dir}/${kind}.${job}.txt"; done \
+    | LC_ALL=C sort > "${out_dir}/${kind}.txt"
+  for job in $(seq "${nj}"); do rm "${out_dir}/${kind}.${job}.txt"; done
+done
 mv "${out_dir}/.done.score.tmp" "${out_dir}/.done.score"
 log "wrote ${out_dir}/scores.txt ($(wc -l < "${out_dir}/scores.txt") utterances)"

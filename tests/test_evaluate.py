@@ -267,12 +267,19 @@ def test_cli_writes_metrics_and_plots(scores_file, data_dir, asv_file, capsys):
     assert evaluate_cli.main([*args, "--asv_scores", str(asv_file)]) == 0
     out_dir = scores_file.parent
     metrics = json.loads((out_dir / "metrics.json").read_text())
-    assert set(metrics) == BASE_KEYS | TDCF_KEYS
+    assert set(metrics) == BASE_KEYS | TDCF_KEYS | {"protocol"}
     for name in ("det.png", "score_hist.png"):
         png = (out_dir / name).read_bytes()
         assert len(png) > 1000 and png.startswith(PNG_SIGNATURE)
     summary = capsys.readouterr().out
     assert f"EER {100 * metrics['eer']:.3f} %" in summary and "min t-DCF" in summary
+    # The Arena's protocol: recorded as such, and no plots over the official ones.
+    for name in ("det.png", "score_hist.png"):
+        (out_dir / name).unlink()
+    arena = out_dir / "metrics.arena.json"
+    assert evaluate_cli.main([*args, "--protocol", "arena", "--out", str(arena)]) == 0
+    assert json.loads(arena.read_text())["protocol"] == "arena"
+    assert not (out_dir / "det.png").exists()
 
 
 def test_cli_with_a_calibration_file(tmp_path, scores_file, data_dir, capsys):
@@ -281,8 +288,8 @@ def test_cli_with_a_calibration_file(tmp_path, scores_file, data_dir, capsys):
     args = ["--scores", str(scores_file), "--data_dir", str(data_dir)]
     assert evaluate_cli.main([*args, "--calibration", str(path)]) == 0
     metrics = json.loads((scores_file.parent / "metrics.json").read_text())
-    assert set(metrics) == BASE_KEYS | CALIBRATED_KEYS
-    assert metrics["calibration"]["fitted_on"] == "data/dev"
+    assert set(metrics) == BASE_KEYS | CALIBRATED_KEYS | {"protocol"}
+    assert metrics["calibration"]["fitted_on"] == "data/dev" and metrics["protocol"] == "official"
     summary = capsys.readouterr().out
     assert f"min DCF {metrics['min_dcf']:.4f}" in summary
     assert f"calibrated on data/dev: actDCF {metrics['act_dcf']:.4f}" in summary
@@ -361,10 +368,10 @@ def test_collect_results(tmp_path, capsys):
     text = out.read_text()
     assert text.startswith("# Mini\n")
     assert "Produced by `./run.sh --stage 5` at commit `" in text and "` in 42 s." in text
-    row = "| ocsoftmax | eval | 97.822 | **2.178** (lower) | 1.0000 | 1.0000 | 4 / 5 |"
+    row = "| ocsoftmax | eval | official | 97.822 | **2.178** (lower) | 1.0000 | 1.0000 | 4 / 5 |"
     assert row in text
-    assert "| ocsoftmax | itw | 71.834 | **28.166** (lower) | – | – | 4 / 5 |" in text
-    assert "| softmax | eval | 5.058 | 94.942 | 0.1208 | 1.0000 | 4 / 5 |" in text
+    assert "| ocsoftmax | itw | official | 71.834 | **28.166** (lower) | – | – | 4 / 5 |" in text
+    assert "| softmax | eval | official | 5.058 | 94.942 | 0.1208 | 1.0000 | 4 / 5 |" in text
     # Per-attack table for eval (two attacks), none for itw (a single spoof class).
     assert "## EER (%) per attack: eval" in text and "per attack: itw" not in text
     assert "| A17 | 90.820 (negated: **9.180**) | – |" in text
@@ -396,17 +403,19 @@ def test_collect_results_adds_asvspoof5_columns_where_figures_exist(tmp_path, ca
     assert collect_results.main(["--out", str(out), str(tmp_path / "exp" / "ocsoftmax")]) == 0
     text = out.read_text()
     header = (
-        "| experiment | test set | EER (%) | EER, negated scores (%) | min t-DCF | "
+        "| experiment | test set | protocol | EER (%) | EER, negated scores (%) | min t-DCF | "
         "min t-DCF, negated | min DCF | min DCF, negated | actDCF | min Cllr (bits) | "
         "Cllr (bits) | #bona fide / #spoof |"
     )
     assert header in text
     rows = [
-        "| ocsoftmax | eval | 5.000 | 95.000 | – | – | 0.1234 | 0.9877 | 0.2500 | 0.2000 | 0.5000 "
+        "| ocsoftmax | eval | official | 5.000 | 95.000 | – | – | 0.1234 | 0.9877 | 0.2500 "
+        "| 0.2000 | 0.5000 "
         "| 4 / 5 |",
-        "| ocsoftmax | itw | 30.000 | **20.000** (lower) | – | – | 0.9000 | **0.7000** (lower) | – "
+        "| ocsoftmax | itw | official | 30.000 | **20.000** (lower) | – | – | 0.9000 "
+        "| **0.7000** (lower) | – "
         "| 0.8000 | – | 4 / 5 |",
-        "| ocsoftmax | old | 10.000 | 90.000 | – | – | – | – | – | – | – | 4 / 5 |",
+        "| ocsoftmax | old | official | 10.000 | 90.000 | – | – | – | – | – | – | – | 4 / 5 |",
     ]
     for row in rows:
         assert row in text

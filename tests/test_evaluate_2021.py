@@ -584,16 +584,12 @@ def test_collect_results_renders_subsets_and_condition_tables(tmp_path, la_dir, 
     text = out.read_text()
     eval_figures = metrics["per_subset"]["eval"]
     official_row = (
-        f"| lfcc_resnet | la21: **eval subset (official)** | {100 * eval_figures['eer']:.3f} |"
+        f"| lfcc_resnet | la21: **eval subset** | official | {100 * eval_figures['eer']:.3f} |"
     )
     assert official_row in text
-    assert "| lfcc_resnet | la21: progress subset |" in text
-    assert "| lfcc_resnet | la21: all trials |" in text
-    assert (
-        text.index("eval subset (official)")
-        < text.index("progress subset")
-        < text.index("all trials |")
-    )
+    assert "| lfcc_resnet | la21: progress subset | subset |" in text
+    assert "| lfcc_resnet | la21: all trials | all trials |" in text
+    assert text.index("eval subset**") < text.index("progress subset") < text.index("all trials |")
     assert "the ASVspoof 2021 formulation" in text and "row marked official" in text
     assert "## EER (%) per attack x codec: la21, lfcc_resnet, eval subset (official)" in text
     assert "| attack | C1 (none) | C2 (alaw) | Pooled |" in text

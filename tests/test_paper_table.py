@@ -162,7 +162,7 @@ def test_published_beside_measured(table_file, exp_root, tmp_path, capsys):
     assert len(set(dev_eers)) > 1 and len(set(tdcfs)) > 1  # the spread is real
 
     dev, tdcf = table_lines(text, "Seeded row")
-    assert dev[1:3] == ["Dev EER (%): dev", "10.5 (conventional)"]
+    assert dev[1:3] == ["Dev EER (%): dev (official)", "10.5 (conventional)"]
     assert dev[3] == stats_text(dev_eers, 3)
     assert dev[4] == stats_text(dev_negated, 3)
     assert dev[5] == f"{np.mean(dev_eers) - 10.5:+.3f}"
@@ -181,7 +181,7 @@ def test_published_beside_measured(table_file, exp_root, tmp_path, capsys):
         "–",
         "1 run(s), seed(s) 688: model_b",
     ]
-    assert eval_only[1:3] == ["Eval min t-DCF: eval", "–"]
+    assert eval_only[1:3] == ["Eval min t-DCF: eval (official)", "–"]
 
     # One run scoring bona fide low, published as the EER of the negated scores.
     (flipped,) = table_lines(text, "Flipped row")
@@ -537,7 +537,7 @@ def test_a_subset_column_reads_the_subset_of_the_set_scored_once(tmp_path, capsy
     args = ["--table", str(path), "--exp_root", str(tmp_path / "egs")]
     assert paper_table.main(args) == 0
     (row,) = table_lines(capsys.readouterr().out, "Row A")
-    assert row[1] == "Eval EER (%): full/eval"
+    assert row[1] == "Eval EER (%): full/eval (official)"
     assert row[3] == f"{eval_eer:.3f}" == f"{100 * metrics['per_subset']['eval']['eer']:.3f}"
     table["columns"]["eval_eer"]["set"] = "full/hidden"
     path.write_text(yaml.safe_dump(table))
@@ -545,3 +545,31 @@ def test_a_subset_column_reads_the_subset_of_the_set_scored_once(tmp_path, capsy
         MetricsError, match="no subset 'hidden' \\(per_subset has eval, progress\\)"
     ):
         paper_table.main(args)
+
+
+def test_an_arena_column_reads_the_arena_protocols_metrics(tmp_path, capsys):
+    """`protocol: arena` measures from metrics.arena.json (every trial's first window), and the
+    figure's label names its protocol."""
+    exp_dir = make_experiment(tmp_path / "egs", "model_a", 688)
+    official = write_metrics(exp_dir, "eval", SEED_SCORES[1])
+    arena = write_metrics(exp_dir, "eval_arena_scores", SEED_SCORES[3])
+    (exp_dir / "eval" / "metrics.arena.json").write_text(json.dumps(arena))
+    assert official["eer"] != arena["eer"]
+    table = {
+        "title": "t",
+        "citation": "c",
+        "columns": {
+            "p": {"label": "Eval EER (%)", "set": "eval", "figure": "eer"},
+            "a": {"label": "Eval EER (%)", "set": "eval", "figure": "eer", "protocol": "arena"},
+        },
+        "rows": [{"id": "a", "label": "Row A", "recipe": "rec", "config": "conf/model_a.yaml"}],
+    }
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(table, sort_keys=False))
+    assert paper_table.main(["--table", str(path), "--exp_root", str(tmp_path / "egs")]) == 0
+    rows = table_lines(capsys.readouterr().out, "Row A")
+    assert [row[1] for row in rows] == [
+        "Eval EER (%): eval (official)",
+        "Eval EER (%): eval (arena)",
+    ]
+    assert [row[3] for row in rows] == [f"{100 * official['eer']:.3f}", f"{100 * arena['eer']:.3f}"]

@@ -98,8 +98,13 @@ def test_all_stages_produce_metrics_plots_and_results(fresh_tree, first_run):
         assert df21["per_subset"]["eval"]["n_bonafide"] > 0 and "conditions" in df21
         itw = json.loads((exp_dir / "itw" / "metrics.json").read_text())
         assert itw["n_bonafide"] > 0 and itw["n_spoof"] > 0
+        # Every set under the Arena's protocol too: all trials, each one's first window.
+        arena = json.loads((exp_dir / "df21_full" / "metrics.arena.json").read_text())
+        assert arena["protocol"] == "arena"
+        assert (arena["n_bonafide"], arena["n_spoof"]) == (df21["n_bonafide"], df21["n_spoof"])
     results = (recipe / "exp" / "RESULTS.md").read_text()
     assert all(experiment in results for experiment in EXPERIMENTS)
+    assert "| df21_full | Arena: all trials, first 4.04 s |" in results
     # The run prints the results table of both losses.
     assert all(f"| {experiment} | eval |" in first_run.stdout for experiment in EXPERIMENTS)
 

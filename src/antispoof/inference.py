@@ -419,12 +419,21 @@ class TorchWindowScorer(WindowScorer):
     branches computed on the window alone, the crop the whole window); the backbone in the
     config's precision, the scores in float32 (Detector.embed)."""
 
-    def __init__(self, detector: Any, config: dict[str, Any], device: Any) -> None:
+    def __init__(
+        self,
+        detector: Any,
+        config: dict[str, Any],
+        device: Any,
+        window_samples: int | None = None,
+    ) -> None:
+        """`window_samples`: the window (default: the experiment's scoring window)."""
         self.detector = detector.eval()
         self.device = device
         self.natural_decision = detector.natural_decision
         self.sample_rate = next(iter(detector.specs.values())).sample_rate
         seconds = config["inference"]["segment_seconds"] or config["train"]["crop_seconds"]
+        if window_samples is not None:
+            seconds = window_samples / self.sample_rate
         self.plan = detector.crop_plan(seconds)
         self.window_samples = self.plan.samples
 

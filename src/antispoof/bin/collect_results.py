@@ -4,11 +4,14 @@ Usage:
     python -m antispoof.bin.collect_results --out RESULTS.md [--title T] [--command CMD] \
         [--wall_seconds S] [--test_sets "dev eval"] exp/<tag1> [exp/<tag2> ...]
 
-Reads `<exp_dir>/<set>/metrics.json` for every test set found (or only those of --test_sets: an
-experiment reused by another recipe also holds the sets of the recipe that trained it). Rows are
+Reads `<exp_dir>/<set>/metrics.json` (and `metrics.arena.json`, the Speech Anti-Spoofing
+Arena's protocol, where stage 5 wrote one) for every test set found (or only those of
+--test_sets: an experiment reused by another recipe also holds the sets of the recipe that
+trained it). Rows are
 experiment tag x test set (EER %, EER of the negated scores flagged when lower, min t-DCF where the
 set has one, the ASVspoof 5 min DCF, actDCF, min Cllr and Cllr where some set has them, trial
-counts); a set with subsets (2021) gets a row per subset, the official `eval` subset first and
+counts), each row naming its protocol (official, or the Arena's: every trial's first window);
+a set with subsets (2021) gets a row per subset, the official `eval` subset first and
 marked, and one for all its trials. Then one per-attack EER table per test set,
 and the condition tables (EER %, and min t-DCF for 2021 LA) of each experiment and set, from its
 official subset where it has one. The file records `--command` (default: this command line), the
@@ -25,6 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from antispoof.arena import ARENA_METRICS
 from antispoof.bin._cli import run_main
 from antispoof.evaluation.results_table import Result, main_table, results_markdown
 
@@ -62,11 +66,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def read_results(exp_dir: Path) -> list[Result]:
-    """One Result per `<exp_dir>/<set>/metrics.json`, sets in name order; none is an error."""
+    """One Result per `<exp_dir>/<set>/metrics.json`, with its `metrics.arena.json` where
+    there is one, sets in name order; none is an error."""
     paths = sorted(exp_dir.glob("*/metrics.json"))
     if not paths:
         raise FileNotFoundError(f"no <set>/metrics.json in {exp_dir}: run the evaluation first")
-    return [Result(exp_dir.resolve().name, path.parent.name, _read_json(path)) for path in paths]
+    results = []
+    for path in paths:
+        arena = path.with_name(ARENA_METRICS)
+        results.append(
+            Result(
+                exp_dir.resolve().name,
+                path.parent.name,
+                _read_json(path),
+                _read_json(arena) if arena.is_file() else None,
+            )
+        )
+    return results
 
 
 # What antispoof.bin.evaluate writes for every set, and the tables read.

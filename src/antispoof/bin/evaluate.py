@@ -3,7 +3,7 @@ r"""Evaluate a score file against its data directory: metrics.json, DET and hist
 Usage:
     python -m antispoof.bin.evaluate --scores exp/<tag>/<set>/scores.txt --data_dir data/<set> \
         [--asv_scores FILE | --asv2021_dir DIR] [--calibration exp/<tag>/calibration.json] \
-        [--out metrics.json] [--plots_dir DIR]
+        [--out metrics.json] [--plots_dir DIR] [--protocol official|arena]
 
 The score file holds `<utt> <score>` lines, a higher score meaning more bona fide, and must
 cover exactly the trials of the data directory (`utt2label`, `utt2attack`). Reports the EER,
@@ -16,6 +16,11 @@ t-DCF with the organisers' 2021 ASV key and scores (`--asv2021_dir`, default
 `<data_dir>/asv2021/`), condition tables (`utt2codec`, `utt2vocoder`, `utt2channel`) and figures
 per subset (`utt2subset`; the official 2021 figure is the `eval` subset's). `--out` defaults to
 `metrics.json` beside the scores, `--plots_dir` to the directory of `--out`.
+
+`--protocol` records what the scores are: `official` (default: the model's own scoring, the
+figures the challenge would give) or `arena` (the Speech Anti-Spoofing Arena's: every trial's
+first window, antispoof.arena, whose figure is that of all trials); arena scores draw no plots
+unless --plots_dir is given.
 """
 
 from __future__ import annotations
@@ -59,21 +64,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, help="metrics.json to write")
     parser.add_argument("--plots_dir", type=Path, help="where det.png and score_hist.png go")
+    parser.add_argument("--protocol", choices=("official", "arena"), default="official")
     parser.add_argument(
         "--title",
         help="what the plots name (default: `<tag> on <set>` of exp/<tag>/<set>/scores.txt)",
     )
     args = parser.parse_args(argv)
     out = args.out or args.scores.parent / "metrics.json"
+    plots_dir = args.plots_dir or (out.parent if args.protocol == "official" else None)
     metrics = evaluate(
         args.scores,
         args.data_dir,
         args.asv_scores,
-        plots_dir=args.plots_dir or out.parent,
+        plots_dir=plots_dir,
         asv2021_dir=args.asv2021_dir,
         calibration=None if args.calibration is None else read_calibration(args.calibration),
         title=args.title,
     )
+    metrics["protocol"] = args.protocol
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")

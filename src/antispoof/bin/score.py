@@ -3,11 +3,15 @@ r"""Score a data directory with a trained experiment: `<utt> <score>`, higher = 
 Usage:
     python -m antispoof.bin.score --exp_dir exp/<tag> --data_dir data/eval --out scores.txt \
         [--cache <branch>=dump/<branch_tag>/eval/feats.scp ...] [--checkpoint best|last|PATH] \
-        [--ngpu N]
+        [--arena_out scores.arena.txt] [--ngpu N]
 
 Scoring is deterministic: the `inference` block of the experiment's config says how (segment
 windows averaged, the first window only, or the full utterance). Run on a split of the data
 directory for parallel jobs.
+
+--arena_out also writes the scores of the Speech Anti-Spoofing Arena's protocol (antispoof.arena:
+each trial's first 64,600 samples, scored as an utterance of its own): the same scores when the
+experiment's own scoring is that window, else from a second pass over the first windows only.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ import math
 import os
 from pathlib import Path
 
+from antispoof.arena import ARENA_WINDOW, arena_scores, uses_arena_window
 from antispoof.bin._cli import branch_caches, run_main
 from antispoof.data.kaldi_files import read_table
 from antispoof.experiment import load_detector
+from antispoof.inference import TorchWindowScorer
 from antispoof.scoring import score_utterances, scoring_reader
 from antispoof.training.device import select_device
 
@@ -38,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         help="<branch>=<feats.scp> covering the data directory (repeatable)",
     )
     parser.add_argument("--checkpoint", default="best", help="best, last, or a path")
+    parser.add_argument("--arena_out", type=Path, help="also the Arena protocol's scores")
     parser.add_argument("--ngpu", type=int, default=None)
     args = parser.parse_args(argv)
     device = select_device(args.ngpu)
@@ -58,12 +65,25 @@ def main(argv: list[str] | None = None) -> int:
             f"{', '.join(not_finite[:5])}; nothing was written to {args.out}: check the model "
             "(a diverged checkpoint?) and the audio of these utterances"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
+    write_scores(args.out, utts, scores)
+    if args.arena_out is not None:
+        rate = next(iter(detector.specs.values())).sample_rate
+        if not uses_arena_window(config, rate):
+            scorer = TorchWindowScorer(detector, config, device, ARENA_WINDOW)
+            paths = read_table(args.data_dir / "wav.scp")
+            size = config["inference"]["batch_size"]
+            scores = arena_scores(scorer, ((utt, paths[utt]) for utt in utts), size)
+        write_scores(args.arena_out, utts, scores)
+    return 0
+
+
+def write_scores(out: Path, utts: list[str], scores: dict[str, float]) -> None:
+    """`<utt> <score>` lines, written atomically."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
         handle.writelines(f"{utt} {scores[utt]:.9g}\n" for utt in utts)
-    os.replace(tmp, args.out)
-    return 0
+    os.replace(tmp, out)
 
 
 if __name__ == "__main__":

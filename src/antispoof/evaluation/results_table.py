@@ -2,11 +2,13 @@
 
 Each figure under the convention (higher score = bona fide) has its negated-score twin beside
 it, in bold with "(lower)" where the twin is lower: a flipped polarity shows, and is not fixed.
-A set with subsets (2021) has a row per subset, the official one first and marked, then a row
-for all its trials; its condition tables are those of the official subset, formatted as the
-organisers print them (EER % to 2 decimals, min t-DCF to 4). The ASVspoof 5 figures (min DCF
-with its twin, actDCF, min Cllr, Cllr) get columns where some row has them: tables of sets
-evaluated without them keep their layout.
+Each row names its protocol: `official` (the model's own scoring, the official subset of a
+set that has one), or the Speech Anti-Spoofing Arena's (every trial's first window,
+antispoof.arena). A set with subsets (2021) has a row per subset, the official one first and
+marked, then a row for all its trials; its condition tables are those of the official subset,
+formatted as the organisers print them (EER % to 2 decimals, min t-DCF to 4). The ASVspoof 5
+figures (min DCF with its twin, actDCF, min Cllr, Cllr) get columns where some row has them:
+tables of sets evaluated without them keep their layout.
 """
 
 from __future__ import annotations
@@ -43,29 +45,36 @@ ASVSPOOF5_FIGURES = (
 
 @dataclass(frozen=True)
 class Result:
-    """The metrics.json of one experiment on one test set."""
+    """The metrics.json of one experiment on one test set, and its metrics.arena.json (the
+    Speech Anti-Spoofing Arena's protocol: every trial's first window) where it has one."""
 
     experiment: str
     test_set: str
     metrics: Mapping[str, Any]
+    arena: Mapping[str, Any] | None = None
+
+
+OFFICIAL = "official"
+ARENA = "Arena: all trials, first 4.04 s"
 
 
 def main_table(results: Sequence[Result]) -> str:
     """Rows per experiment and test set (per subset too): EER, min t-DCF, both polarities, and
     the ASVspoof 5 figures that some row has."""
     selections = [
-        (result.experiment, label, figures)
+        (result.experiment, label, protocol, figures)
         for result in results
-        for label, figures in _selections(result)
+        for label, protocol, figures in _selections(result)
     ]
     extra = [
         figure
         for figure in ASVSPOOF5_FIGURES
-        if any(figures is not None and figure.key in figures for _, _, figures in selections)
+        if any(figures is not None and figure.key in figures for *_, figures in selections)
     ]
     header = [
         "experiment",
         "test set",
+        "protocol",
         "EER (%)",
         "EER, negated scores (%)",
         "min t-DCF",
@@ -74,25 +83,31 @@ def main_table(results: Sequence[Result]) -> str:
         "#bona fide / #spoof",
     ]
     rows = [
-        [experiment, label, *_figure_cells(figures, extra)]
-        for experiment, label, figures in selections
+        [experiment, label, protocol, *_figure_cells(figures, extra)]
+        for experiment, label, protocol, figures in selections
     ]
     return _markdown(header, rows)
 
 
-def _selections(result: Result) -> list[tuple[str, Mapping[str, Any] | None]]:
-    """(row label, figures) of a result: the whole set, or each subset and then all trials
-    (unless the set is one subset, as a set of the eval trials only is)."""
+def _selections(result: Result) -> list[tuple[str, str, Mapping[str, Any] | None]]:
+    """(row label, protocol, figures) of a result: the whole set, or each subset and then all
+    trials (unless the set is one subset, as a set of the eval trials only is); then the
+    Arena's protocol where it was evaluated."""
     subsets = result.metrics.get("per_subset")
+    rows: list[tuple[str, str, Mapping[str, Any] | None]] = []
     if not subsets:
-        return [(result.test_set, result.metrics)]
-    official = result.metrics.get("official_subset")
-    rows = []
-    for name, figures in subsets.items():  # in the official order: eval, the official one, first
-        label = f"**{name} subset (official)**" if name == official else f"{name} subset"
-        rows.append((f"{result.test_set}: {label}", figures))
-    if len(subsets) > 1:
-        rows.append((f"{result.test_set}: all trials", result.metrics))
+        rows.append((result.test_set, OFFICIAL, result.metrics))
+    else:
+        official = result.metrics.get("official_subset")
+        for name, figures in subsets.items():  # in the official order: eval first
+            if name == official:
+                rows.append((f"{result.test_set}: **{name} subset**", OFFICIAL, figures))
+            else:
+                rows.append((f"{result.test_set}: {name} subset", "subset", figures))
+        if len(subsets) > 1:
+            rows.append((f"{result.test_set}: all trials", "all trials", result.metrics))
+    if result.arena is not None:
+        rows.append((result.test_set, ARENA, result.arena))
     return rows
 
 

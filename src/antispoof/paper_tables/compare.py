@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from antispoof.arena import ARENA_METRICS
 from antispoof.paper_tables.table import Cell, PaperTable, Row
 from antispoof.seeds import SEED_KEY, seed_of_tag
 
@@ -140,8 +141,9 @@ def measure(cell: Cell, runs: Sequence[Run]) -> MeasuredCell:
     key, negated_key, scale = FIGURE_KEYS[cell.figure]
     conventional, negated, missing = [], [], []
     set_name, _, subset = cell.set.partition("/")
+    metrics_file = ARENA_METRICS if cell.protocol == "arena" else "metrics.json"
     for run in runs:
-        path = run.exp_dir / set_name / "metrics.json"
+        path = run.exp_dir / set_name / metrics_file
         if not path.is_file():
             missing.append(f"{path}: not evaluated")
             continue
@@ -216,9 +218,17 @@ def comparison_markdown(
             if cell is None and row.cells:
                 continue  # a published row shows the figures the paper publishes
             if cell is None:  # a row measured only (an ablation): every column, nothing beside
-                cell = Cell(column_id, column.set, column.figure, math.nan, "conventional", None)
+                cell = Cell(
+                    column_id,
+                    column.set,
+                    column.figure,
+                    math.nan,
+                    "conventional",
+                    None,
+                    column.protocol,
+                )
             measured = measure(cell, runs)
-            figure = f"{column.label}: {cell.set}"
+            figure = f"{column.label}: {cell.set} ({cell.protocol})"
             published = "–" if math.isnan(cell.value) else f"{cell.value:g} ({cell.polarity})"
             if cell.note is not None:
                 footnotes.append(cell.note)

@@ -6,7 +6,7 @@ The file's layout:
     citation: ...                   # where it was published, and which table
     notes: [...]                    # optional: what a reader must know to compare
     columns:                        # in print order
-      <column id>: {label: Dev EER (%), set: dev, figure: eer}
+      <column id>: {label: Dev EER (%), set: dev, figure: eer}   # protocol: official (default)
     rows:
       - id: <row id>                # what --exp names
         label: ...                  # the row as the paper labels it
@@ -27,8 +27,11 @@ as an evaluation that tries both polarities reports). A `set` is a test set of t
 `<set>/<subset>` for the figures of one subset of it (`df21_full/eval`: the official ranking
 subset of the 2021 DF key, evaluated from the one scoring pass of the whole key). A cell's `set`
 replaces its column's test set for that row (a recipe that names its dev set `df21_dev`, say).
-The config file itself need not exist yet: a table may name the config of a recipe still to
-come.
+A `protocol` (column or cell) says under which protocol a figure is: `official` (default: the
+model's own scoring, the official subset where a set has one, as papers report) or `arena` (the
+Speech Anti-Spoofing Arena's: every trial's first window, antispoof.arena; measured from
+`metrics.arena.json`). The config file itself need not exist yet: a table may name the config of
+a recipe still to come.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from antispoof.registry import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 FIGURES = ("eer", "min_tdcf")
+PROTOCOLS = ("official", "arena")
 POLARITIES = ("conventional", "negated", "lower_of_both")
 
 
@@ -58,6 +62,7 @@ class Column:
     label: str
     set: str
     figure: str
+    protocol: str = "official"
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Cell:
     value: float
     polarity: str
     note: str | None
+    protocol: str = "official"
 
 
 @dataclass(frozen=True)
@@ -137,12 +143,15 @@ def _table(path: Path, data: dict[str, Any]) -> PaperTable:
     for column_id, raw in _mapping(data.get("columns"), path, "columns").items():
         where = f"columns.{column_id}"
         column = _mapping(raw, path, where)
-        _known_keys(column, {"label", "set", "figure"}, path, where)
+        _known_keys(column, {"label", "set", "figure", "protocol"}, path, where)
         columns[column_id] = Column(
             id=column_id,
             label=_text(column, "label", path, where),
             set=_text(column, "set", path, where),
             figure=_choice(column, "figure", FIGURES, path, where),
+            protocol=_choice(
+                {"protocol": "official", **column}, "protocol", PROTOCOLS, path, where
+            ),
         )
     raw_rows = data.get("rows")
     if not isinstance(raw_rows, list) or not raw_rows:
@@ -199,7 +208,7 @@ def _row(raw: Any, path: Path, where: str, columns: dict[str, Column]) -> Row:
                 f"{path}: {cell_where}: no such column; the columns are {', '.join(columns)}"
             )
         cell = _mapping(raw_cell, path, cell_where)
-        _known_keys(cell, {"value", "polarity", "set", "note"}, path, cell_where)
+        _known_keys(cell, {"value", "polarity", "set", "note", "protocol"}, path, cell_where)
         value = cell.get("value")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise PaperTableError(f"{path}: {cell_where}.value must be a number, got {value!r}")
@@ -210,6 +219,13 @@ def _row(raw: Any, path: Path, where: str, columns: dict[str, Column]) -> Row:
             value=float(value),
             polarity=_choice(cell, "polarity", POLARITIES, path, cell_where),
             note=_optional_text(cell, "note", path, cell_where),
+            protocol=_choice(
+                {"protocol": columns[column_id].protocol, **cell},
+                "protocol",
+                PROTOCOLS,
+                path,
+                cell_where,
+            ),
         )
     return Row(
         id=_text(row, "id", path, where),
