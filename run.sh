@@ -360,8 +360,13 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
         --out "${dir}/${set}/metrics.json" --plots_dir "${dir}/${set}" "${calibration_args[@]}"
       # The Arena's figures need no calibration (EER, min DCF): the dev set's was fitted on the
       # official scores, which may not be these.
-      python -m antispoof.bin.evaluate --protocol arena --scores "${dir}/${set}/scores.arena.txt" \
-        --data_dir "data/${set}" --out "${dir}/${set}/metrics.arena.json" >/dev/null
+      if [ -f "${dir}/${set}/scores.arena.txt" ]; then
+        python -m antispoof.bin.evaluate --protocol arena --scores "${dir}/${set}/scores.arena.txt" \
+          --data_dir "data/${set}" --out "${dir}/${set}/metrics.arena.json" >/dev/null
+      else
+        log "stage 5: ${dir}/${set} has no scores.arena.txt (scored by an older version): no" \
+          "Arena figures; re-score it (--stage 4 --force true) to get them"
+      fi
     done
     # A t-SNE map of the embeddings of every test set, when the config's
     # inference.tsne_per_class asks for one.
