@@ -9,6 +9,7 @@ from antispoof.models.res2net import Res2Net
 from antispoof.models.resnet18 import ResNet18
 from antispoof.models.wavespec import WaveSpec
 from antispoof.models.xlsr_aasist import XLSRAASIST
+from antispoof.models.xlsr_mamba import XLSRMamba
 
 __all__ = [
     "AASIST",
@@ -21,4 +22,5 @@ __all__ = [
     "Res2Net",
     "ResNet18",
     "WaveSpec",
+    "XLSRMamba",
 ]
