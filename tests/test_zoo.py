@@ -21,10 +21,13 @@ from antispoof.config import resolve
 from antispoof.data.batch import Batch
 from antispoof.detector import build_detector
 from antispoof.download import ChecksumError, DownloadError, ManualDownloadError
+from antispoof.models.xlsr_aasist import official_backend_state_dict
 from antispoof.zoo import ZOO, ZooModel, load_zoo, render_card, training_overlap, zoo_model
 from antispoof.zoo.cards import PROTOCOLS, Figure, HubWeights, ManualWeights, PackagedWeights
 from antispoof.zoo.fairseq import fairseq_wav2vec2_state_dict, split_checkpoint
 from antispoof.zoo.weights import resolve_zoo_weights, sha256sum
+from test_xlsr_aasist import GOLDEN as XLSR_AASIST_GOLDEN
+from test_xlsr_aasist import hidden_states, seeded_model_and_head
 from test_xlsr_mamba import official_layout as mamba_layout
 from tiny_configs import TINY_XLSR_LAYOUT
 from zoo_weights import zoo_weight
@@ -319,10 +322,11 @@ def tiny_zoo_model(name: str, model_conf: dict) -> ZooModel:
 SMALL_AASIST = {"filts": [12, [1, 4], [4, 4], [4, 8], [8, 8]], "gat_dims": [8, 4]}
 
 
-def ssl_aasist_backend_layout() -> list[tuple[str, tuple[int, ...]]]:
-    """Tak et al.'s back-end keys at SMALL_AASIST over 16 dims: our detector's keys carried to
-    the official names (the inverse of the mapping under test, written out separately)."""
-    detector = build_detector(resolve(tiny_zoo_model("ssl-aasist-la", SMALL_AASIST).config()))
+def ssl_aasist_official(ours: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Our xlsr_aasist detector's `model.*`/`loss.*` tensors under Tak et al.'s names: the
+    carriage under which tests/test_xlsr_aasist.py's golden values were recorded, written out
+    here apart from the mapping under test; the official blocks' unused pre-activation BNs
+    added (random), the output rows in the official order."""
     inverse = {
         "projection": "LL",
         "first_bn": "first_bn",
@@ -331,29 +335,36 @@ def ssl_aasist_backend_layout() -> list[tuple[str, tuple[int, ...]]]:
         "branches.0.master": "master1",
         "branches.1.master": "master2",
     }
-    layout = []
-    for key, value in detector.state_dict().items():
-        if not key.startswith("model."):
+    official: dict[str, torch.Tensor] = {}
+    for key, value in ours.items():
+        if key.startswith("loss.output."):
+            official["out_layer." + key.removeprefix("loss.output.")] = value.flip(0)
             continue
         key = key.removeprefix("model.")
         if key.startswith("encoder."):
             _, block, part, name = key.split(".")
             part = {"bn": "bn2", "shortcut": "conv_downsample"}.get(part, part)
-            layout.append((f"encoder.{block}.0.{part}.{name}", tuple(value.shape)))
+            official[f"encoder.{block}.0.{part}.{name}"] = value
             if block != "0" and part == "conv1" and name == "weight":
                 channels = value.shape[1]  # the unused pre-activation BN of the official block
-                stats = ("weight", "bias", "running_mean", "running_var")
-                layout += [(f"encoder.{block}.0.bn1.{stat}", (channels,)) for stat in stats]
-                layout.append((f"encoder.{block}.0.bn1.num_batches_tracked", ()))
+                for stat in ("weight", "bias", "running_mean", "running_var"):
+                    official[f"encoder.{block}.0.bn1.{stat}"] = torch.rand(channels)
+                official[f"encoder.{block}.0.bn1.num_batches_tracked"] = torch.tensor(0)
             continue
-        for ours, official in inverse.items():
-            if key == ours or key.startswith(ours + "."):
-                layout.append((official + key.removeprefix(ours), tuple(value.shape)))
+        for mine, theirs in inverse.items():
+            if key == mine or key.startswith(mine + "."):
+                official[theirs + key.removeprefix(mine)] = value
                 break
         else:
-            layout.append((_aasist_official_graph_key(key), tuple(value.shape)))
-    layout += [("out_layer.weight", (2, 20)), ("out_layer.bias", (2,))]
-    return layout
+            official[_aasist_official_graph_key(key)] = value
+    return official
+
+
+def ssl_aasist_backend_layout() -> list[tuple[str, tuple[int, ...]]]:
+    """Tak et al.'s back-end keys and shapes at SMALL_AASIST over 16 dims."""
+    detector = build_detector(resolve(tiny_zoo_model("ssl-aasist-la", SMALL_AASIST).config()))
+    ours = {k: v for k, v in detector.state_dict().items() if k.startswith(("model.", "loss."))}
+    return [(key, tuple(value.shape)) for key, value in ssl_aasist_official(ours).items()]
 
 
 def _aasist_official_graph_key(ours: str) -> str:
@@ -446,3 +457,19 @@ def test_a_zoo_model_loads_end_to_end_from_the_hub(hub, tmp_path, monkeypatch):
     with torch.no_grad():
         scores = detector.score(batch)
     assert scores.shape == (2,) and torch.isfinite(scores).all()
+
+
+def test_the_ssl_aasist_mapping_is_the_one_the_golden_values_were_recorded_under():
+    model, head = seeded_model_and_head()
+    ours = {f"model.{k}": v for k, v in model.state_dict().items()}
+    ours |= {f"loss.{k}": v for k, v in head.state_dict().items()}
+    mapped = official_backend_state_dict(ssl_aasist_official(ours))
+    assert mapped.keys() == ours.keys()
+    for key, value in ours.items():
+        assert torch.equal(mapped[key], value), key
+    # ... so the official weights give the official outputs through the mapping.
+    shape, seed = (2, 201), 32
+    with torch.no_grad():
+        logits = head.logits(model({"ssl": hidden_states(shape, seed)}))
+    official = torch.tensor(XLSR_AASIST_GOLDEN[(shape, seed)]["float32"])
+    assert torch.allclose(logits, official.flip(1), atol=1e-4)
