@@ -134,7 +134,9 @@ class Wav2Vec2(Frontend):
 
     `normalize`: zero-mean unit-variance waveforms over each utterance's own samples, as
     Wav2Vec2FeatureExtractor's `do_normalize` (XLS-R was trained on them); None follows the
-    model's preprocessor_config.json, or normalises where it has none.
+    model's preprocessor_config.json, or normalises where it has none. `normalize_eps`: the
+    variance floor (Wav2Vec2FeatureExtractor's 1e-7; AntiDeepfake normalises with
+    `layer_norm`'s 1e-5).
     """
 
     def __init__(
@@ -145,12 +147,16 @@ class Wav2Vec2(Frontend):
         gradient_checkpointing: bool = False,
         normalize: bool | None = None,
         config: dict[str, Any] | None = None,
+        normalize_eps: float = NORM_EPS,
     ) -> None:
         super().__init__()
         from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
         if gradient_checkpointing and not trainable:
             raise ValueError("gradient_checkpointing needs trainable: true (no gradient otherwise)")
+        if normalize_eps <= 0:
+            raise ValueError(f"normalize_eps must be positive, not {normalize_eps}")
+        self.normalize_eps = normalize_eps
         conf = encoder_config(model, config)
         self._spec = _spec(conf, layers)
         self.layers = list(layers)
@@ -246,7 +252,7 @@ class Wav2Vec2(Frontend):
             mean = wav.sum(1, keepdim=True) / count
             centred = (wav - mean).masked_fill(~inside, 0.0)
             variance = centred.square().sum(1, keepdim=True) / count
-            wav = centred / torch.sqrt(variance + NORM_EPS)
+            wav = centred / torch.sqrt(variance + self.normalize_eps)
         # An utterance shorter than the receptive field is zero-padded to one frame.
         extent = lengths.clamp(min=receptive)
         frame_lengths = self.encoder._get_feat_extract_output_lengths(extent).long()

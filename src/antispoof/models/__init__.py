@@ -3,6 +3,7 @@
 from antispoof.models.aasist import AASIST
 from antispoof.models.base import MODELS, Backbone
 from antispoof.models.late_fusion import LateFusion
+from antispoof.models.mean_pool import MeanPool
 from antispoof.models.mesonet import MesoNet
 from antispoof.models.mpif_res2net import MPIFRes2Net
 from antispoof.models.res2net import Res2Net
@@ -18,6 +19,7 @@ __all__ = [
     "Backbone",
     "LateFusion",
     "MPIFRes2Net",
+    "MeanPool",
     "MesoNet",
     "Res2Net",
     "ResNet18",
