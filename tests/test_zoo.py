@@ -21,9 +21,17 @@ from antispoof.config import resolve
 from antispoof.data.batch import Batch
 from antispoof.detector import build_detector
 from antispoof.download import ChecksumError, DownloadError, ManualDownloadError
+from antispoof.download.fetch import FetchOptions
 from antispoof.models.xlsr_aasist import official_backend_state_dict
 from antispoof.zoo import ZOO, ZooModel, load_zoo, render_card, training_overlap, zoo_model
-from antispoof.zoo.cards import PROTOCOLS, Figure, HubWeights, ManualWeights, PackagedWeights
+from antispoof.zoo.cards import (
+    PROTOCOLS,
+    Figure,
+    HubWeights,
+    ManualWeights,
+    PackagedWeights,
+    UrlWeights,
+)
 from antispoof.zoo.fairseq import fairseq_wav2vec2_state_dict, split_checkpoint
 from antispoof.zoo.weights import resolve_zoo_weights, sha256sum
 from test_xlsr_aasist import GOLDEN as XLSR_AASIST_GOLDEN
@@ -60,19 +68,25 @@ def test_every_card_says_what_the_issue_asks(name):
     card = ZOO[name].card
     text = render_card(card)
     assert text.startswith(f"{name}: {card.title}")
-    for needed in (card.licence, f"{card.window:,} samples", card.score, card.code_commit):
-        assert needed in text
+    window = "the whole file" if card.window is None else f"{card.window:,} samples"
+    flowing = " ".join(text.split())  # the card as one line, its wrapping undone
+    for needed in (card.licence, window, card.score, card.code_commit):
+        assert needed in flowing
     assert card.training_data and card.figures
     for figure in card.figures:
         assert figure.protocol in PROTOCOLS and figure.source
-        assert f"[{figure.protocol}] ({figure.source})" in text
-    if isinstance(card.weights, HubWeights | ManualWeights) and card.weights.sha256 is None:
+        assert f"[{figure.protocol}] ({figure.source})" in flowing
+    if not isinstance(card.weights, PackagedWeights) and card.weights.sha256 is None:
         assert "not established" in text  # said, not invented
-    # The config resolves (no weights, no download) with the card's window as the crop.
+    if card.restricted_use:
+        assert f"restricted {card.restricted_use}" in flowing
+    # The config resolves (no weights, no download) and scores the card's window.
     config = zoo.zoo_config(name)
-    assert round(config["train"]["crop_seconds"] * 16000) == card.window
-    assert config["inference"]["mode"] == "first"
-    assert config["loss_conf"]["score"] == "bonafide_logit"
+    if card.window is None:
+        assert config["inference"]["mode"] == "full"
+    else:
+        assert config["inference"]["mode"] == "first"
+        assert round(config["train"]["crop_seconds"] * 16000) == card.window
 
 
 def test_a_figure_needs_a_known_protocol():
@@ -85,6 +99,21 @@ def test_the_overlap_rule_names_training_data_in_the_evaluated_corpus():
         assert training_overlap("ssl-aasist-la", spelling) == ["ASVspoof 2019 LA (train)"]
     assert training_overlap("XLSR-Mamba-LA", "In-the-Wild") == []
     assert training_overlap("aasist", "asvspoof2021_df") == []
+    # AntiDeepfake's post-training set: 29 corpora (its protocols/README.md), In-the-Wild not
+    # among them.
+    assert len(ZOO["antideepfake-mms-300m"].card.training_data) == 29
+    assert training_overlap("antideepfake-mms-300m", "asvspoof2021_df") == [
+        "ASVspoof 2021 DF (all)"
+    ]
+    assert training_overlap("antideepfake-mms-1b", "mlaad") == ["MLAAD (all)"]
+    assert training_overlap("antideepfake-mms-1b", "in_the_wild") == []
+
+
+def test_restricted_licences_are_on_the_cards_that_have_them():
+    restricted = {name for name, model in ZOO.items() if model.card.restricted_use}
+    assert restricted == {"antideepfake-mms-300m", "antideepfake-mms-1b"}
+    for name in restricted:
+        assert "CC BY-NC-SA 4.0" in ZOO[name].card.licence
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,6 +257,72 @@ def test_a_local_file_is_checked_against_the_card(hub, tmp_path):
     with pytest.raises(ChecksumError, match="these are other weights"):
         fetch(card, hub, tmp_path, local)
     assert hub.requests == []
+
+
+class Files(BaseHTTPRequestHandler):
+    """Serves `server.files` by path, counting the requests (a Zenodo record's file URLs)."""
+
+    def do_GET(self) -> None:
+        self.server.requests.append(self.path)  # type: ignore[attr-defined]
+        data = self.server.files.get(self.path)  # type: ignore[attr-defined]
+        if data is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def files() -> Iterator[ThreadingHTTPServer]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    httpd.files = {}  # type: ignore[attr-defined]
+    httpd.requests = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+FAST = FetchOptions(timeout=5, retries=1, backoff=0, progress_interval=0)
+
+
+def url_card(files, sha256: str | None):
+    card = ZOO["antideepfake-mms-300m"].card
+    url = f"http://127.0.0.1:{files.server_address[1]}/records/1/files/mms_300m.ckpt"
+    return replace(card, weights=UrlWeights(url, sha256))
+
+
+def test_url_weights_show_the_licence_then_download_once_into_the_cache(files, tmp_path, caplog):
+    files.files["/records/1/files/mms_300m.ckpt"] = WEIGHTS
+    card = url_card(files, hashlib.sha256(WEIGHTS).hexdigest())
+    with caplog.at_level(logging.WARNING, logger="antispoof.zoo.weights"):
+        found = resolve_zoo_weights(card, cache=tmp_path, options=FAST)
+    assert "CC BY-NC-SA 4.0" in caplog.text and "non-commercial" in caplog.text
+    assert (found.origin, found.verified) == ("download", True)
+    assert found.path == tmp_path / "zoo/antideepfake-mms-300m/mms_300m.ckpt"
+    assert not found.path.with_name("mms_300m.ckpt.part").exists()
+    again = resolve_zoo_weights(card, cache=tmp_path, options=FAST)
+    assert again.origin == "cache" and len(files.requests) == 1
+
+
+def test_url_weights_with_another_sha256_are_refused(files, tmp_path):
+    files.files["/records/1/files/mms_300m.ckpt"] = b"an error page"
+    card = url_card(files, hashlib.sha256(WEIGHTS).hexdigest())
+    with pytest.raises(ChecksumError, match="refused and moved to"):
+        resolve_zoo_weights(card, cache=tmp_path, options=FAST)
+    bad = tmp_path / "zoo/antideepfake-mms-300m/mms_300m.ckpt.bad"
+    assert bad.read_bytes() == b"an error page"
+    assert not bad.with_name("mms_300m.ckpt").exists()
+    del files.files["/records/1/files/mms_300m.ckpt"]
+    with pytest.raises(DownloadError, match="by hand and give it with --weights"):
+        resolve_zoo_weights(card, cache=tmp_path, options=FAST)
 
 
 def test_weights_only_a_browser_can_fetch_are_asked_for_by_hand(tmp_path):
@@ -380,11 +475,11 @@ def _aasist_official_graph_key(ours: str) -> str:
     raise KeyError(ours)
 
 
-def full_checkpoint(backend_layout) -> dict[str, torch.Tensor]:
-    """A released checkpoint's layout: `ssl_model.model.` + the fairseq encoder, then the back
-    end, every tensor from zoo_weight."""
+def full_checkpoint(backend_layout, prefix: str = "ssl_model.model.") -> dict[str, torch.Tensor]:
+    """A released checkpoint's layout: `prefix` + the fairseq encoder, then the back end, every
+    tensor from zoo_weight."""
     state = {
-        f"ssl_model.model.{name}": zoo_weight(name, shape)
+        f"{prefix}{name}": zoo_weight(name, shape)
         for name, shape in fairseq_encoder_layout(TINY_XLSR)
     }
     return state | {name: zoo_weight(name, shape) for name, shape in backend_layout}
@@ -395,22 +490,27 @@ def full_checkpoint(backend_layout) -> dict[str, torch.Tensor]:
     [
         ("ssl-aasist-la", SMALL_AASIST, ssl_aasist_backend_layout),
         ("xlsr-mamba-la", {"d_model": 16, "n_layers": 2}, lambda: mamba_layout(16, 2, dim=16)),
+        (
+            "antideepfake-mms-300m",
+            {},
+            lambda: [("proj_fc.weight", (2, 16)), ("proj_fc.bias", (2,))],
+        ),
     ],
 )
 def test_a_full_released_layout_maps_into_the_detector(name, model_conf, backend):
     model = tiny_zoo_model(name, model_conf)
-    checkpoint = full_checkpoint(backend())
+    checkpoint = full_checkpoint(backend(), model.encoder_prefix)
     state = zoo.detector_state_dict(model, checkpoint)
     detector = build_detector(resolve(model.config()))
     detector.load_state_dict(state)  # strict: every key of ours filled, nothing left over
     # The encoder's tensors arrive unchanged under transformers' names.
-    encoder, _ = split_checkpoint(checkpoint)
+    encoder, _ = split_checkpoint(checkpoint, model.encoder_prefix)
     mapped = fairseq_wav2vec2_state_dict(encoder)
     assert len(mapped) == len(encoder) - 8  # mask_emb, quantizer (3), project_q (2), final_proj (2)
     ours = detector.state_dict()
     for key, value in mapped.items():
         assert torch.equal(ours[f"inputs.ssl.encoder.{key}"], value), key
-    fc1 = "ssl_model.model.encoder.layers.1.fc1.weight"
+    fc1 = f"{model.encoder_prefix}encoder.layers.1.fc1.weight"
     intermediate = "inputs.ssl.encoder.encoder.layers.1.feed_forward.intermediate_dense.weight"
     assert torch.equal(ours[intermediate], checkpoint[fc1])
     # A DataParallel prefix is accepted.

@@ -13,10 +13,11 @@ The library surface that `detect`, `import_pretrained` and the inference API cal
   resolved (antispoof.zoo.weights), mapped from the authors' names and loaded strictly.
 
 `aasist` and `aasist-l` are antispoof.published's models (their weights ship with the package);
-the others are XLS-R 300M detectors whose checkpoints hold the fine-tuned encoder in fairseq's
-names and the back end in the authors' (antispoof.zoo.fairseq). Each architecture was checked
-against its authors' code on the same weights (tests/test_xlsr_aasist.py,
-tests/test_xlsr_mamba.py). docs/research/zoo.md says where every card's facts come from.
+the others are wav2vec 2.0 detectors (XLS-R 300M, MMS) whose checkpoints hold the fine-tuned
+encoder in fairseq's names and the back end in the authors' (antispoof.zoo.fairseq). Each
+architecture was checked against its authors' code on the same weights
+(tests/test_xlsr_aasist.py, tests/test_xlsr_mamba.py, tests/test_mean_pool.py).
+docs/research/zoo.md says where every card's facts come from.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from antispoof.zoo.cards import (
     ModelCard,
     PackagedWeights,
     TrainingData,
+    UrlWeights,
     canonical_corpus,
     render_card,
 )
@@ -84,13 +86,24 @@ XLSR_300M = {
 }
 
 
+# MMS-1B (fairseq's mms1b; AntiDeepfake's W2V_configs `mms_1b`): XLS-R's layout, wider and deeper.
+MMS_1B = {
+    **XLSR_300M,
+    "hidden_size": 1280,
+    "num_hidden_layers": 48,
+    "intermediate_size": 5120,
+}
+
+
 @dataclass(frozen=True)
 class ZooModel:
     card: ModelCard
     # The experiment config (unresolved) with the authors' settings.
     config: Callable[[], dict[str, Any]]
-    # The back end's official keys (the checkpoint without `ssl_model.model.*`) as detector keys.
+    # The back end's official keys (the checkpoint without the encoder's) as detector keys.
     backend_state_dict: Callable[[Mapping[str, torch.Tensor]], dict[str, torch.Tensor]] | None
+    # Where the checkpoint keeps the fairseq encoder.
+    encoder_prefix: str = "ssl_model.model."
 
 
 def _xlsr_config(
@@ -139,11 +152,49 @@ def _backend(model: str) -> Callable[[Mapping[str, torch.Tensor]], dict[str, tor
     def mapping(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if model == "xlsr_aasist":
             from antispoof.models.xlsr_aasist import official_backend_state_dict
-        else:
+        elif model == "xlsr_mamba":
             from antispoof.models.xlsr_mamba import official_backend_state_dict
+        else:
+            from antispoof.models.mean_pool import official_backend_state_dict
         return official_backend_state_dict(state)
 
     return mapping
+
+
+def _antideepfake_config(encoder: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    """An AntiDeepfake detector (hparams/<model>.yaml, models/W2V.py, dataio/dataio.py): the
+    encoder's last hidden states (fairseq's `features_only` output) of the waveform normalised
+    as `layer_norm` does it (eps 1e-5), their mean, a 2-class output layer scored by the
+    log-odds (the authors report softmax's P(real), which orders trials alike); AdamW (lr 1e-7,
+    weight decay 0.01, eps 1e-6), RawBoost algo 5, 30 epochs; the whole file at evaluation."""
+
+    def config() -> dict[str, Any]:
+        return {
+            "inputs": {
+                "ssl": {
+                    "frontend": "wav2vec2",
+                    "frontend_conf": {
+                        "config": dict(encoder),
+                        "layers": [encoder["num_hidden_layers"]],
+                        "trainable": True,
+                        "normalize": True,
+                        "normalize_eps": 1e-5,
+                    },
+                }
+            },
+            "model": "mean_pool",
+            "loss": "softmax",
+            "loss_conf": {"score": "logodds"},
+            "optim": "adamw",
+            "optim_conf": {"lr": 1e-7, "weight_decay": 0.01, "eps": 1e-6},
+            "waveform_augment": {"rawboost": {"algo": 5}},
+            # The authors batch whole files dynamically (up to 100 s a batch, fp16) with a
+            # warm-up then exponentially decaying learning rate: not reproduced; 4 s crops here.
+            "train": {"epochs": 30, "batch_size": 8, "crop_seconds": 4.0, "seed": 1234},
+            "inference": {"mode": "full"},
+        }
+
+    return config
 
 
 _LA2019_TRAIN = (TrainingData("ASVspoof 2019 LA", "train"),)
@@ -268,6 +319,85 @@ def _xlsr_mamba(track: str, algo: int) -> ZooModel:
     )
 
 
+# protocols/README.md of nii-yamagishilab/AntiDeepfake (@0dea622): the corpora of the
+# post-training set and the parts of each that were used (training and validation).
+_ANTIDEEPFAKE_DATA = tuple(
+    TrainingData(corpus, splits)
+    for corpus, splits in (
+        ("AIShell3", "train, test"),
+        ("ASVspoof 2019 LA", "train, eval; dev for validation"),
+        ("ASVspoof 2021 LA", "all"),
+        ("ASVspoof 2021 DF", "all"),
+        ("ASVspoof5", "train, test; dev for validation"),
+        ("CFAD", "train, test; dev for validation"),
+        ("CNCeleb2", "all"),
+        ("Codecfake", "train, test; dev for validation"),
+        ("CodecFake", "all"),
+        ("CVoiceFake", "all"),
+        ("DECRO", "train, test; dev for validation"),
+        ("DFADD", "train, test; valid for validation"),
+        ("Diffuse or Confuse", "all"),
+        ("DiffSSD", "all"),
+        ("DSD", "train, test; dev for validation"),
+        ("FLEURS", "train, test; dev for validation"),
+        ("FLEURS-R", "train, test; dev for validation"),
+        ("HABLA", "all"),
+        ("LibriTTS", "train, test; dev for validation"),
+        ("LibriTTS-R", "train, test; dev for validation"),
+        ("LibriTTS-Vocoded", "train, test; dev for validation"),
+        ("LJSpeech", "all"),
+        ("MLAAD", "all"),
+        ("MLS", "train, test; dev for validation"),
+        ("SpoofCeleb", "train, evaluation; development for validation"),
+        ("VoiceMOS", "all"),
+        ("VoxCeleb2", "all"),
+        ("VoxCeleb2-Vocoded", "all"),
+        ("WaveFake", "all"),
+    )
+)
+_ANTIDEEPFAKE_PAPER = (
+    "W. Ge, X. Wang, X. Liu and J. Yamagishi, Post-training for Deepfake Speech Detection, "
+    "2025 (arXiv 2506.21090)"
+)
+_ZENODO = "https://zenodo.org/records/15580543/files"
+_ARENA_ITW = "Speech Anti-Spoofing Arena, InTheWild dataset discussions"
+
+
+def _antideepfake(key: str, title: str, encoder: dict[str, Any], itw: float) -> ZooModel:
+    notes = [
+        "Trained on about 74,000 h of bona fide and artefact speech in over 100 languages; "
+        "scoring any corpus it was trained on is not a held-out evaluation (training_overlap).",
+        _NO_CHECKSUM.replace("hub's metadata", "record's metadata"),
+    ]
+    if key != "mms_300m":
+        notes.append(
+            f"The file name {key}.ckpt follows the authors' naming (mms_300m.ckpt in their "
+            "README); not confirmed from here."
+        )
+    card = ModelCard(
+        name=f"antideepfake-{key.replace('_', '-')}",
+        title=f"AntiDeepfake {title}",
+        architecture=f"wav2vec2 ({title}, post-trained, last layer) + mean_pool",
+        reference=_ANTIDEEPFAKE_PAPER,
+        code="https://github.com/nii-yamagishilab/AntiDeepfake",
+        code_commit="0dea622",
+        weights=UrlWeights(f"{_ZENODO}/{key}.ckpt", sha256=None),
+        licence="CC BY-NC-SA 4.0 (checkpoints; the code is BSD-3-Clause)",
+        restricted_use=(
+            "non-commercial use only, with attribution, and derivatives under the same licence"
+        ),
+        training_data=_ANTIDEEPFAKE_DATA,
+        window=None,
+        score=(
+            "the log-odds, bona fide (real) logit minus spoof (fake) logit; the authors' "
+            "P(real) = sigmoid(log-odds) (higher: more bona fide)"
+        ),
+        figures=(Figure("In-the-Wild", "EER %", itw, "A", _ARENA_ITW),),
+        notes=tuple(notes),
+    )
+    return ZooModel(card, _antideepfake_config(encoder), _backend("mean_pool"), "m_ssl.model.")
+
+
 def _published(name: str) -> ZooModel:
     from antispoof.published import published_config
 
@@ -283,6 +413,8 @@ ZOO: dict[str, ZooModel] = {
         _ssl_aasist("DF", 3),
         _xlsr_mamba("LA", 5),
         _xlsr_mamba("DF", 3),
+        _antideepfake("mms_300m", "MMS-300M", XLSR_300M, 4.83),
+        _antideepfake("mms_1b", "MMS-1B", MMS_1B, 3.30),
     )
 }
 
@@ -341,7 +473,7 @@ def detector_state_dict(
     """A released checkpoint (`ssl_model.model.*` in fairseq's names, the back end in the
     authors') as the state_dict of the detector `zoo_config` builds."""
     assert model.backend_state_dict is not None
-    encoder, backend = split_checkpoint(checkpoint)
+    encoder, backend = split_checkpoint(checkpoint, model.encoder_prefix)
     state = {
         f"inputs.{branch}.encoder.{key}": value
         for key, value in fairseq_wav2vec2_state_dict(encoder).items()

@@ -60,6 +60,22 @@ class HubWeights:
 
 
 @dataclass(frozen=True)
+class UrlWeights:
+    """Weights at a direct URL (Zenodo), fetched with antispoof.download's resumable client."""
+
+    url: str
+    sha256: str | None  # of the file; None where it could not be established
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+    @property
+    def location(self) -> str:
+        return self.url
+
+
+@dataclass(frozen=True)
 class ManualWeights:
     """Weights that only a browser can fetch (a Google Drive folder): given with `--weights`,
     or saved in the cache under `filename`."""
@@ -93,10 +109,10 @@ class ModelCard:
     reference: str  # the paper
     code: str  # the authors' code
     code_commit: str  # the commit of that code the architecture here was checked against
-    weights: HubWeights | ManualWeights | PackagedWeights
+    weights: HubWeights | UrlWeights | ManualWeights | PackagedWeights
     licence: str
     training_data: tuple[TrainingData, ...]
-    window: int  # samples at 16 kHz that one score reads (the first window of a file)
+    window: int | None  # samples at 16 kHz that one score reads (the first); None: the whole file
     score: str  # what the score is; higher is always more bona fide here
     figures: tuple[Figure, ...]
     restricted_use: str | None = None  # what the licence forbids, shown before the download
@@ -139,7 +155,10 @@ def render_card(card: ModelCard, width: int = 96) -> str:
     if card.restricted_use:
         lines += wrap("restricted", card.restricted_use)
     lines += wrap("trained on", "; ".join(str(data) for data in card.training_data))
-    lines += wrap("window", f"the first {card.window:,} samples at 16 kHz, repeat-padded")
+    if card.window is None:
+        lines += wrap("window", "the whole file in one pass (16 kHz)")
+    else:
+        lines += wrap("window", f"the first {card.window:,} samples at 16 kHz, repeat-padded")
     lines += wrap("score", card.score)
     for index, figure in enumerate(card.figures):
         text = (

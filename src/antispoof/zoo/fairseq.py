@@ -62,16 +62,17 @@ def fairseq_wav2vec2_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, 
 
 
 def split_checkpoint(
-    state: Mapping[str, torch.Tensor],
+    state: Mapping[str, torch.Tensor], prefix: str = ENCODER_PREFIX
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """`(encoder, back end)`: the `ssl_model.model.*` weights without that prefix, and the rest.
+    """`(encoder, back end)`: the weights under `prefix` (the encoder: `ssl_model.model.` for
+    Tak et al.'s and XLSR-Mamba's, `m_ssl.model.` for AntiDeepfake's) without it, and the rest.
     A `module.` prefix (DataParallel) is removed first."""
     encoder: dict[str, torch.Tensor] = {}
     backend: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         key = key.removeprefix("module.")
-        if key.startswith(ENCODER_PREFIX):
-            encoder[key.removeprefix(ENCODER_PREFIX)] = value
+        if key.startswith(prefix):
+            encoder[key.removeprefix(prefix)] = value
         else:
             backend[key] = value
     return encoder, backend

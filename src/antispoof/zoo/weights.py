@@ -8,7 +8,9 @@ A model's weights resolve, in this order, to
    huggingface_hub's cache layout under `zoo/hub/`, files fetched by hand under
    `zoo/<model name>/<file>`;
 3. for Hub weights, a download with huggingface_hub (`hf_hub_download`, the revision pinned
-   where the card has one; `HF_ENDPOINT` or `endpoint` chooses the server), into that cache.
+   where the card has one; `HF_ENDPOINT` or `endpoint` chooses the server), into that cache;
+   for weights at a direct URL (Zenodo), a resumable download with antispoof.download into
+   `zoo/<model name>/<file>`.
 
 A licence that restricts use (CC BY-NC-SA) is shown before the first download. A file whose
 sha256 differs from the card's is renamed to `<file>.bad` and refused. Where the card has no
@@ -24,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from antispoof.download import ChecksumError, DownloadError, ManualDownloadError
+from antispoof.download.fetch import FetchOptions, download_any
 from antispoof.published import cache_dir
-from antispoof.zoo.cards import HubWeights, ManualWeights, ModelCard
+from antispoof.zoo.cards import HubWeights, ManualWeights, ModelCard, UrlWeights
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +61,12 @@ def resolve_zoo_weights(
     *,
     cache: Path | None = None,
     endpoint: str | None = None,
+    options: FetchOptions | None = None,
 ) -> ZooWeights:
-    """The weights of `card`, found and checked in the order of the module doc."""
+    """The weights of `card`, found and checked in the order of the module doc (`endpoint`: the
+    Hub server; `options`: the URL download's timeouts and retries)."""
     weights = card.weights
-    if not isinstance(weights, HubWeights | ManualWeights):
+    if not isinstance(weights, HubWeights | UrlWeights | ManualWeights):
         raise TypeError(f"{card.name}: its weights ship with the package (antispoof.published)")
     if local is not None:
         if not local.is_file():
@@ -74,6 +79,8 @@ def resolve_zoo_weights(
             )
         return _checked(card, local, "local", actual)
     root = zoo_cache(cache)
+    if isinstance(weights, UrlWeights):
+        return _from_url(card, weights, root / card.name / weights.filename, options)
     if isinstance(weights, ManualWeights):
         cached = root / card.name / weights.filename
         if cached.is_file():
@@ -84,6 +91,47 @@ def resolve_zoo_weights(
             f"it as {cached}"
         )
     return _from_hub(card, weights, root / "hub", endpoint)
+
+
+def _from_url(
+    card: ModelCard, weights: UrlWeights, target: Path, options: FetchOptions | None
+) -> ZooWeights:
+    if target.is_file():
+        actual = sha256sum(target)
+        if weights.sha256 is None or actual == weights.sha256:
+            return _checked(card, target, "cache", actual)
+        bad = _move_aside(target)
+        log.warning("%s: sha256 %s, expected %s; moved to %s", target, actual, weights.sha256, bad)
+    _show_licence(card)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    log.info("downloading %s into %s", weights.url, target.parent)
+    try:
+        download_any((weights.url,), part, options or FetchOptions())
+    except DownloadError as err:
+        raise DownloadError(
+            f"{err}; download {weights.url} by hand and give it with --weights FILE, or save "
+            f"it as {target}"
+        ) from None
+    actual = sha256sum(part)
+    if weights.sha256 is not None and actual != weights.sha256:
+        bad = _move_aside(part)
+        raise ChecksumError(
+            f"{weights.url}: sha256 {actual}, expected {weights.sha256}; refused and moved to {bad}"
+        )
+    part.replace(target)
+    return _checked(card, target, "download", actual)
+
+
+def _show_licence(card: ModelCard) -> None:
+    """A licence that restricts use, shown before the first download of the weights."""
+    if card.restricted_use:
+        log.warning(
+            "%s is licensed %s: %s. Downloading it means accepting that licence.",
+            card.title,
+            card.licence,
+            card.restricted_use,
+        )
 
 
 def _from_hub(card: ModelCard, weights: HubWeights, hub_cache: Path, endpoint: str | None):
@@ -101,13 +149,7 @@ def _from_hub(card: ModelCard, weights: HubWeights, hub_cache: Path, endpoint: s
             return _checked(card, path, "cache", actual)
         bad = _move_aside(path)
         log.warning("%s: sha256 %s, expected %s; moved to %s", path, actual, weights.sha256, bad)
-    if card.restricted_use:
-        log.warning(
-            "%s is licensed %s: %s. Downloading it means accepting that licence.",
-            card.title,
-            card.licence,
-            card.restricted_use,
-        )
+    _show_licence(card)
     log.info("downloading %s from %s into %s", weights.filename, weights.location, hub_cache)
     try:
         path = Path(
@@ -153,7 +195,7 @@ def _move_aside(path: Path) -> Path:
     """Rename a failed file (a Hub cache blob behind its snapshot link, or a plain file) to
     `<name>.bad`, so that it is never used by mistake and the next call downloads it again."""
     target = path.resolve()
-    bad = target.with_name(target.name + ".bad")
+    bad = target.with_name(target.name.removesuffix(".part") + ".bad")
     target.replace(bad)
     if path.is_symlink():
         path.unlink()
