@@ -6,6 +6,7 @@ detector, and a zoo model loaded end to end from the loopback hub."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -17,9 +18,10 @@ import torch
 from safetensors.torch import save_file
 
 import antispoof.zoo as zoo
+from antispoof.bin import import_pretrained
 from antispoof.config import resolve
 from antispoof.data.batch import Batch
-from antispoof.detector import build_detector
+from antispoof.detector import build_detector, load_detector
 from antispoof.download import ChecksumError, DownloadError, ManualDownloadError
 from antispoof.download.fetch import FetchOptions
 from antispoof.models.xlsr_aasist import official_backend_state_dict
@@ -573,3 +575,39 @@ def test_the_ssl_aasist_mapping_is_the_one_the_golden_values_were_recorded_under
         logits = head.logits(model({"ssl": hidden_states(shape, seed)}))
     official = torch.tensor(XLSR_AASIST_GOLDEN[(shape, seed)]["float32"])
     assert torch.allclose(logits, official.flip(1), atol=1e-4)
+
+
+def test_import_pretrained_writes_a_zoo_model_as_an_experiment(hub, tmp_path, monkeypatch, capsys):
+    model = tiny_zoo_model("xlsr-mamba-df", {"d_model": 16, "n_layers": 2})
+    checkpoint = full_checkpoint(mamba_layout(16, 2, dim=16))
+    path = tmp_path / "model.safetensors"
+    save_file({key: value.contiguous() for key, value in checkpoint.items()}, str(path))
+    data = path.read_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+    weights = HubWeights("AustinXiao/XLSR-Mamba-DF", "model.safetensors", COMMIT, sha256)
+    monkeypatch.setitem(
+        ZOO, "xlsr-mamba-df", replace(model, card=replace(model.card, weights=weights))
+    )
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    monkeypatch.setenv("ANTISPOOF_CACHE", str(tmp_path / "cache"))
+    hub.files[("AustinXiao/XLSR-Mamba-DF", "model.safetensors")] = data
+    exp_dir = tmp_path / "exp" / "xlsr_mamba_df"
+    assert import_pretrained.main(["XLSR-Mamba-DF", str(exp_dir)]) == 0
+    record = json.loads((exp_dir / "pretrained.json").read_text())
+    assert (record["name"], record["sha256"], record["sha256_verified"]) == (
+        "xlsr-mamba-df",
+        sha256,
+        True,
+    )
+    assert (exp_dir / "MODEL_CARD.txt").read_text().startswith("xlsr-mamba-df: XLSR-Mamba (DF)")
+    config, detector = load_detector(exp_dir)
+    assert config["model"] == "xlsr_mamba"
+    assert torch.equal(detector.model.merge.weight, checkpoint["conformer.LL.weight"])
+    # Again: nothing to do, nothing fetched.
+    best = exp_dir / "checkpoints/best.pt"
+    before, requests = best.stat().st_mtime_ns, len(hub.requests)
+    assert import_pretrained.main(["xlsr-mamba-df", str(exp_dir)]) == 0
+    assert best.stat().st_mtime_ns == before and len(hub.requests) == requests
+    with pytest.raises(SystemExit):
+        import_pretrained.main(["no-such-model", str(tmp_path / "other")])
+    assert "no zoo model 'no-such-model'" in capsys.readouterr().err

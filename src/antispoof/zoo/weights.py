@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +140,8 @@ def _from_hub(card: ModelCard, weights: HubWeights, hub_cache: Path, endpoint: s
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     revision = weights.revision or "main"
+    # HF_ENDPOINT as it is now (huggingface_hub reads it once, when it is imported).
+    endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
     cached = try_to_load_from_cache(
         weights.repo_id, weights.filename, cache_dir=hub_cache, revision=revision
     )
