@@ -6,6 +6,7 @@ from antispoof.models.late_fusion import LateFusion
 from antispoof.models.mean_pool import MeanPool
 from antispoof.models.mesonet import MesoNet
 from antispoof.models.mpif_res2net import MPIFRes2Net
+from antispoof.models.nes2net import Nes2NetX
 from antispoof.models.res2net import Res2Net
 from antispoof.models.resnet18 import ResNet18
 from antispoof.models.wavespec import WaveSpec
@@ -21,6 +22,7 @@ __all__ = [
     "MPIFRes2Net",
     "MeanPool",
     "MesoNet",
+    "Nes2NetX",
     "Res2Net",
     "ResNet18",
     "WaveSpec",
