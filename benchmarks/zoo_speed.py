@@ -19,13 +19,15 @@ check): the authors' models get a stand-in for fairseq whose SSL model returns t
 states, so that only the back ends run. The encoder they share, XLS-R 300M, is timed on its
 own (`--encoder`): ours is transformers' Wav2Vec2Model with random weights at the real width
 (`xlsr-300m`), or a small one (`small`) where memory or time is short; fairseq, which the
-authors' code runs it with, is not installed here, so no official figure is given for it.
+authors' code runs it with, is not installed here, so no official figure is given for it. A
+zoo model's time per file is its encoder's plus its back end's.
 
 `--official_dir` holds the authors' files, which are not part of this repository (fetch them
 yourself):
   aasist/AASIST.py              clovaai/aasist models/AASIST.py
   ssl_aasist/model.py           TakHemlata/SSL_Anti-spoofing model.py
   xlsr_mamba/model.py, xlsr_mamba/mamba_blocks.py   swagshaw/XLSR-Mamba
+  nes2net/wav2vec2_Nes2Net_X.py Liu-Tianchi/Nes2Net_ASVspoof_ITW model_scripts/
   xlsr_mamba/mamba_ssm/         mamba-ssm 1.1.4's package (with einops importable); on a
                                 machine without its CUDA kernels, its Triton layernorm
                                 replaced by its own reference functions and stand-ins for
@@ -65,7 +67,13 @@ from antispoof.models import MODELS  # noqa: E402
 from zoo_weights import zoo_weight  # noqa: E402
 
 HIDDEN = {"value": None}  # what the fairseq stand-in returns
-WINDOWS = {"aasist": 64600, "ssl-aasist": 64600, "xlsr-mamba": 66800, "antideepfake": 64600}
+WINDOWS = {
+    "aasist": 64600,
+    "ssl-aasist": 64600,
+    "xlsr-mamba": 66800,
+    "nes2net-x": 64600,
+    "antideepfake": 64600,
+}
 FRAME = 320  # XLS-R's hop; 400 samples of receptive field
 
 
@@ -131,6 +139,7 @@ def ours(name: str, official_state: dict | None) -> Callable[[torch.Tensor], tor
         "aasist": "aasist",
         "ssl-aasist": "xlsr_aasist",
         "xlsr-mamba": "xlsr_mamba",
+        "nes2net-x": "nes2net_x",
         "antideepfake": "mean_pool",
     }[name]
     model = with_zoo_weights(MODELS.build(architecture, {}, inputs=specs))
@@ -157,7 +166,8 @@ def _mapping(name: str) -> Callable[[dict], dict]:
             return out
 
         return aasist
-    module = {"ssl-aasist": "xlsr_aasist", "xlsr-mamba": "xlsr_mamba"}.get(name, "mean_pool")
+    module = {"ssl-aasist": "xlsr_aasist", "xlsr-mamba": "xlsr_mamba", "nes2net-x": "nes2net"}
+    module = module.get(name, "mean_pool")
     return importlib.import_module(f"antispoof.models.{module}").official_backend_state_dict
 
 
@@ -191,6 +201,14 @@ def official(
         model = with_zoo_weights(
             module.Model(SimpleNamespace(emb_size=144, num_encoders=12), "cpu")
         )
+    elif name == "nes2net-x":
+        module = load(directory / "nes2net", "wav2vec2_Nes2Net_X")
+        if module is None:
+            return None
+        settings = SimpleNamespace(  # the released model's (README)
+            n_output_logits=2, Nes_ratio=[8, 8], dilation=2, pool_func="mean", SE_ratio=[1]
+        )
+        model = with_zoo_weights(module.wav2vec2_Nes2Net_no_Res_w_allT(settings, "cpu"))
     else:
         module = load(directory / "antideepfake", "models.W2V")
         if module is None:
@@ -319,7 +337,7 @@ def measure(name: str, x: torch.Tensor, directory: Path, repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--official_dir", type=Path, required=True)
-    parser.add_argument("--models", default="aasist,ssl-aasist,xlsr-mamba,antideepfake")
+    parser.add_argument("--models", default=",".join(WINDOWS))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--encoder", choices=("xlsr-300m", "small", "none"), default="xlsr-300m")

@@ -36,6 +36,7 @@ from antispoof.zoo.cards import (
 )
 from antispoof.zoo.fairseq import fairseq_wav2vec2_state_dict, split_checkpoint
 from antispoof.zoo.weights import resolve_zoo_weights, sha256sum
+from test_nes2net import official_layout as nes2net_layout
 from test_xlsr_aasist import GOLDEN as XLSR_AASIST_GOLDEN
 from test_xlsr_aasist import hidden_states, seeded_model_and_head
 from test_xlsr_mamba import official_layout as mamba_layout
@@ -113,6 +114,8 @@ def test_the_overlap_rule_names_training_data_in_the_evaluated_corpus():
 
 def test_restricted_licences_are_on_the_cards_that_have_them():
     restricted = {name for name, model in ZOO.items() if model.card.restricted_use}
+    # Nes2Net-X's repository has no licence: said on its card, not a restriction found.
+    assert "not stated" in ZOO["nes2net-x"].card.licence
     assert restricted == {"antideepfake-mms-300m", "antideepfake-mms-1b"}
     for name in restricted:
         assert "CC BY-NC-SA 4.0" in ZOO[name].card.licence
@@ -492,6 +495,7 @@ def full_checkpoint(backend_layout, prefix: str = "ssl_model.model.") -> dict[st
     [
         ("ssl-aasist-la", SMALL_AASIST, ssl_aasist_backend_layout),
         ("xlsr-mamba-la", {"d_model": 16, "n_layers": 2}, lambda: mamba_layout(16, 2, dim=16)),
+        ("nes2net-x", {"nes_ratio": [4, 2]}, lambda: nes2net_layout("mean", 16, 4, 2)),
         (
             "antideepfake-mms-300m",
             {},

@@ -22,12 +22,14 @@ RECIPES = {
     "ssl-aasist-df": "egs/asvspoof2021_df/conf/xlsr_aasist.yaml",
     "xlsr-mamba-la": "egs/asvspoof2019/conf/xlsr_mamba.yaml",
     "xlsr-mamba-df": "egs/asvspoof2021_df/conf/xlsr_mamba.yaml",
+    "nes2net-x": "egs/asvspoof2019/conf/nes2net_x.yaml",
 }
 # The mini recipe's tiny version of each zoo architecture.
 MINI = {
     "aasist": "egs/mini/conf/aasist_small.yaml",
     "xlsr_aasist": "egs/mini/conf/xlsr_aasist_small.yaml",
     "xlsr_mamba": "egs/mini/conf/xlsr_mamba_small.yaml",
+    "nes2net_x": "egs/mini/conf/nes2net_x_small.yaml",
     "mean_pool": "egs/mini/conf/antideepfake_small.yaml",
 }
 

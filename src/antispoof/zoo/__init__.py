@@ -16,7 +16,8 @@ The library surface that `detect`, `import_pretrained` and the inference API cal
 the others are wav2vec 2.0 detectors (XLS-R 300M, MMS) whose checkpoints hold the fine-tuned
 encoder in fairseq's names and the back end in the authors' (antispoof.zoo.fairseq). Each
 architecture was checked against its authors' code on the same weights
-(tests/test_xlsr_aasist.py, tests/test_xlsr_mamba.py, tests/test_mean_pool.py).
+(tests/test_xlsr_aasist.py, tests/test_xlsr_mamba.py, tests/test_nes2net.py,
+tests/test_mean_pool.py).
 docs/research/zoo.md says where every card's facts come from.
 """
 
@@ -107,13 +108,20 @@ class ZooModel:
 
 
 def _xlsr_config(
-    model: str, algo: int, epochs: int, batch_size: int, window: int, note: str
+    model: str,
+    algo: int,
+    epochs: int,
+    batch_size: int,
+    window: int,
+    note: str,
+    lr: float = 1e-6,
+    seed: int = 1234,
 ) -> Callable[[], dict[str, Any]]:
     """An XLS-R 300M detector as the authors trained it: the last layer of the fine-tuned
     encoder (fairseq's `features_only` output), no waveform normalisation (their SSLModel feeds
     the waveform as read), weighted cross-entropy [spoof 0.1, bona fide 0.9] scored by the bona
-    fide logit (`batch_out[:, 1]`), Adam at a constant 1e-6 with weight decay 1e-4, RawBoost
-    `algo`, seed 1234, float32, and the first `window` samples at evaluation."""
+    fide logit (`batch_out[:, 1]`), Adam at a constant `lr` with weight decay 1e-4, RawBoost
+    `algo`, `seed`, float32, and the first `window` samples at evaluation."""
 
     def config() -> dict[str, Any]:
         return {
@@ -132,13 +140,13 @@ def _xlsr_config(
             "loss": "softmax",
             "loss_conf": {"class_weights": [0.9, 0.1], "score": "bonafide_logit"},
             "optim": "adam",
-            "optim_conf": {"lr": 1e-6, "weight_decay": 1e-4},
+            "optim_conf": {"lr": lr, "weight_decay": 1e-4},
             "waveform_augment": {"rawboost": {"algo": algo}},
             "train": {
                 "epochs": epochs,
                 "batch_size": batch_size,
                 "crop_seconds": window / SAMPLE_RATE,
-                "seed": 1234,
+                "seed": seed,
                 "precision": "fp32",
             },
             "inference": {"mode": "first"},
@@ -154,6 +162,8 @@ def _backend(model: str) -> Callable[[Mapping[str, torch.Tensor]], dict[str, tor
             from antispoof.models.xlsr_aasist import official_backend_state_dict
         elif model == "xlsr_mamba":
             from antispoof.models.xlsr_mamba import official_backend_state_dict
+        elif model == "nes2net_x":
+            from antispoof.models.nes2net import official_backend_state_dict
         else:
             from antispoof.models.mean_pool import official_backend_state_dict
         return official_backend_state_dict(state)
@@ -319,6 +329,51 @@ def _xlsr_mamba(track: str, algo: int) -> ZooModel:
     )
 
 
+_NES2NET_CODE = "https://github.com/Liu-Tianchi/Nes2Net_ASVspoof_ITW"
+_NES2NET_README = "Nes2Net_ASVspoof_ITW README"
+_ARENA_NES2NET = "Arena card SpeechAntiSpoofingBenchmarks/Nes2Net"
+
+
+def _nes2net_x() -> ZooModel:
+    card = ModelCard(
+        name="nes2net-x",
+        title="Nes2Net-X",
+        architecture="wav2vec2 (XLS-R 300M, fine-tuned, layer 24) + nes2net_x",
+        reference=(
+            "T. Liu et al., Nes2Net: A Lightweight Nested Architecture for Foundation Model "
+            "Driven Speech Anti-spoofing, IEEE Transactions on Information Forensics and "
+            "Security 2025 (arXiv 2504.05657)"
+        ),
+        code=_NES2NET_CODE,
+        code_commit="43d01b9",
+        weights=ManualWeights(
+            "https://drive.google.com/file/d/1tjuSdbzgCnJSfy_eE_P52jRAonHY4YUT/view",
+            "wav2vec2_Nes2Net_X.pth",
+            sha256=None,
+        ),
+        licence="not stated (the repository has no licence file)",
+        training_data=_LA2019_TRAIN,
+        window=64600,
+        score=_BONAFIDE_LOGIT,
+        figures=(
+            Figure("ASVspoof 2021 LA eval", "EER %", 1.73, "P", _NES2NET_README),
+            Figure("ASVspoof 2021 DF eval", "EER %", 1.65, "P", _NES2NET_README),
+            Figure("ASVspoof 2021 LA eval", "EER %", 6.14, "A", _ARENA_NES2NET),
+            Figure("ASVspoof 2021 DF eval", "EER %", 3.61, "A", _ARENA_NES2NET),
+            Figure("In-the-Wild", "EER %", 8.48, "A", _ARENA_NES2NET),
+        ),
+        notes=(
+            "The single checkpoint of the README's 2021 DF row (1.65 %), in the authors' Google "
+            "Drive only; any local file name is accepted with --weights. " + _NO_CHECKSUM,
+            "The README's In-the-Wild models (5.52 % and 5.15 % [P]) are other checkpoints.",
+            "No licence file in the repository: ask the authors before any use beyond research.",
+        ),
+    )
+    note = "Nes2Net-X: README command, RawBoost --algo 4, lr 2.5e-7, batch 12, seed 12345"
+    config = _xlsr_config("nes2net_x", 4, 100, 12, 64600, note, lr=2.5e-7, seed=12345)
+    return ZooModel(card, config, _backend("nes2net_x"))
+
+
 # protocols/README.md of nii-yamagishilab/AntiDeepfake (@0dea622): the corpora of the
 # post-training set and the parts of each that were used (training and validation).
 _ANTIDEEPFAKE_DATA = tuple(
@@ -413,6 +468,7 @@ ZOO: dict[str, ZooModel] = {
         _ssl_aasist("DF", 3),
         _xlsr_mamba("LA", 5),
         _xlsr_mamba("DF", 3),
+        _nes2net_x(),
         _antideepfake("mms_300m", "MMS-300M", XLSR_300M, 4.83),
         _antideepfake("mms_1b", "MMS-1B", MMS_1B, 3.30),
     )
