@@ -96,4 +96,12 @@ def offline(node: Any) -> Any:
     if node.get("frontend") == "wav2vec2" and conf["config"] is None:
         random = {**TINY_XLSR_LAYOUT, "num_hidden_layers": max(conf["layers"])}
         node["frontend_conf"] = {**conf, "config": random}
+    if node.get("model") == "nes2net_x":
+        # Nes2Net-X splits the encoder's channels into groups and slices (8 x 8 at full size):
+        # the random encoder gets as many channels as that takes.
+        outer, inner = node["model_conf"]["nes_ratio"]
+        for branch in node["inputs"].values():
+            settings = branch["frontend_conf"].get("config")
+            if branch["frontend"] == "wav2vec2" and settings is not None:
+                settings["hidden_size"] = max(settings["hidden_size"], outer * inner)
     return node
