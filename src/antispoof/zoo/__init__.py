@@ -262,7 +262,13 @@ def _ssl_aasist(track: str, algo: int) -> ZooModel:
         ),
         "DF": (
             Figure("ASVspoof 2021 DF eval", "EER %", 2.85, "P", "SSL_Anti-spoofing README"),
-            Figure("In-the-Wild", "EER %", 10.46, "P", "Nes2Net_ASVspoof_ITW README, table"),
+            Figure(
+                "In-the-Wild",
+                "EER %",
+                10.46,
+                "P",
+                "Nes2Net_ASVspoof_ITW README table, Tak et al.'s system (checkpoint not said)",
+            ),
         ),
     }[track]
     card = ModelCard(
