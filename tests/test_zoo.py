@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import torch
@@ -19,12 +20,14 @@ from safetensors.torch import save_file
 
 import antispoof.zoo as zoo
 from antispoof.bin import import_pretrained
-from antispoof.config import resolve
+from antispoof.config import load_config, resolve
 from antispoof.data.batch import Batch
 from antispoof.detector import build_detector, load_detector
 from antispoof.download import ChecksumError, DownloadError, ManualDownloadError
 from antispoof.download.fetch import FetchOptions
 from antispoof.models.xlsr_aasist import official_backend_state_dict
+from antispoof.registry import ConfigError
+from antispoof.training.trainer import Trainer, TrainingData
 from antispoof.zoo import ZOO, ZooModel, load_zoo, render_card, training_overlap, zoo_model
 from antispoof.zoo.cards import (
     PROTOCOLS,
@@ -41,8 +44,10 @@ from test_xlsr_aasist import GOLDEN as XLSR_AASIST_GOLDEN
 from test_xlsr_aasist import hidden_states, seeded_model_and_head
 from test_xlsr_mamba import official_layout as mamba_layout
 from tiny_configs import TINY_XLSR_LAYOUT
+from toy_data import make_toy_data_dir
 from zoo_weights import zoo_weight
 
+REPO = Path(__file__).resolve().parents[1]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 # XLS-R's layout in miniature with its convolution biases (fairseq's xlsr2_300m has them).
 TINY_XLSR = {**TINY_XLSR_LAYOUT, "conv_bias": True}
@@ -615,3 +620,71 @@ def test_import_pretrained_writes_a_zoo_model_as_an_experiment(hub, tmp_path, mo
     with pytest.raises(SystemExit):
         import_pretrained.main(["no-such-model", str(tmp_path / "other")])
     assert "no zoo model 'no-such-model'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# training from a zoo model (`init:`)
+
+
+@pytest.fixture(scope="module")
+def toy_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("zoo_init")
+    return TrainingData(
+        make_toy_data_dir(root, "train", 2, 0), make_toy_data_dir(root, "dev", 2, 1)
+    )
+
+
+def test_a_config_starts_training_from_the_parts_of_a_zoo_model_it_names(
+    hub, tmp_path, monkeypatch, toy_data
+):
+    model = tiny_zoo_model("xlsr-mamba-la", {"d_model": 16, "n_layers": 2})
+    checkpoint = full_checkpoint(mamba_layout(16, 2, dim=16))
+    path = tmp_path / "model.safetensors"
+    save_file({key: value.contiguous() for key, value in checkpoint.items()}, str(path))
+    data = path.read_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+    weights = HubWeights("AustinXiao/XLSR-Mamba-LA", "model.safetensors", COMMIT, sha256)
+    monkeypatch.setitem(
+        ZOO, "xlsr-mamba-la", replace(model, card=replace(model.card, weights=weights))
+    )
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    monkeypatch.setenv("ANTISPOOF_CACHE", str(tmp_path / "cache"))
+    hub.files[("AustinXiao/XLSR-Mamba-LA", "model.safetensors")] = data
+    settings = model.config() | {"init": {"model": "XLSR-Mamba-LA", "parts": ["inputs", "model"]}}
+    settings["train"] |= {"batch_size": 2, "num_workers": 0}
+    config = resolve(settings)
+    assert config["init"] == {"model": "xlsr-mamba-la", "parts": ["inputs", "model"]}
+    trainer = Trainer(tmp_path / "exp", config, toy_data, torch.device("cpu"))
+    head_before = trainer.detector.loss.output.weight.clone()
+    trainer.resume_if_possible()  # a fresh start: the zoo model's weights
+    expected = zoo.detector_state_dict(ZOO["xlsr-mamba-la"], checkpoint)
+    state = trainer.detector.state_dict()
+    for key, value in expected.items():
+        if key.startswith(("inputs.", "model.")):
+            assert torch.equal(state[key], value), key
+    # The loss was not named: its output layer is the new one.
+    assert torch.equal(trainer.detector.loss.output.weight, head_before)
+
+
+def test_init_settings_are_checked_when_the_config_resolves():
+    base = tiny_zoo_model("xlsr-mamba-la", {"d_model": 16, "n_layers": 2}).config()
+    with pytest.raises(ConfigError, match="no zoo model 'nope'"):
+        resolve(base | {"init": "nope"})
+    with pytest.raises(ConfigError, match=r"init\.parts"):
+        resolve(base | {"init": {"model": "xlsr-mamba-la", "parts": ["encoder"]}})
+    with pytest.raises(ConfigError, match="is a xlsr_aasist model"):
+        resolve(base | {"init": "ssl-aasist-la"})
+    # The encoder alone of another architecture is fine.
+    config = resolve(base | {"init": {"model": "ssl-aasist-la", "parts": ["inputs"]}})
+    assert config["init"]["parts"] == ["inputs"]
+    assert "init" not in resolve(base)  # configs without it resolve as before
+
+
+def test_weights_of_other_shapes_are_refused_naming_the_keys(tmp_path, toy_data):
+    # The published AASIST (shipped: no download) into the mini recipe's narrower AASIST.
+    settings = load_config(REPO / "egs/mini/conf/aasist_small.yaml")
+    settings |= {"init": {"model": "aasist", "parts": ["model"]}}
+    settings["train"] = {**settings.get("train", {}), "batch_size": 2, "num_workers": 0}
+    trainer = Trainer(tmp_path / "exp", resolve(settings), toy_data, torch.device("cpu"))
+    with pytest.raises(ConfigError, match=r"do not fit this config's model: .*other shapes"):
+        trainer.resume_if_possible()

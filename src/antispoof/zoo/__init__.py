@@ -56,6 +56,7 @@ __all__ = [
     "Figure",
     "ModelCard",
     "ZooModel",
+    "initial_state",
     "load_zoo",
     "render_card",
     "training_overlap",
@@ -527,6 +528,28 @@ def load_zoo(
     detector.load_state_dict(detector_state_dict(model, read_checkpoint(found.path)))
     detector.set_epoch(config["train"]["epochs"])
     return config, detector.to(torch.device(device)).eval(), provenance(card, found)
+
+
+def initial_state(
+    name: str, parts: list[str], weights: Path | None = None
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """`(state, provenance)`: the weights of zoo model `name` as detector keys, only those of
+    `parts` (`inputs`, `model`, `loss`), to start a training from (`init:` in a config)."""
+    model = zoo_model(name)
+    if model.backend_state_dict is None:
+        from antispoof.models.aasist import official_state_dict
+        from antispoof.published import provenance as published_provenance
+        from antispoof.published import resolve_weights
+
+        published = PUBLISHED[model.card.name]
+        found = resolve_weights(published, weights)
+        state, record = official_state_dict(found.path), published_provenance(published, found)
+    else:
+        located = resolve_zoo_weights(model.card, weights)
+        state = detector_state_dict(model, read_checkpoint(located.path))
+        record = provenance(model.card, located)
+    prefixes = tuple(f"{part}." for part in parts)
+    return {k: v for k, v in state.items() if k.startswith(prefixes)}, record
 
 
 def detector_state_dict(
