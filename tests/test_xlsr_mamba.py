@@ -333,3 +333,16 @@ def test_a_tiny_wav2vec2_detector_trains_every_parameter():
         optimizer.step()
         losses.append(value.item())
     assert losses[-1] < losses[0]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_on_a_gpu_the_outputs_are_the_cpu_ones():
+    # With mamba-ssm installed, the mixer runs its CUDA kernel there; without, the plain scan.
+    model, head = loaded(GOLDEN["official"]["settings"], GOLDEN["official"]["layout"])
+    feats = {"ssl": hidden_states((2, 201), 32)}
+    with torch.no_grad():
+        on_cpu = head.logits(model(feats))
+        model, head = model.cuda(), head.cuda()
+        on_gpu = head.logits(model({"ssl": feats["ssl"].cuda()})).cpu()
+    assert torch.allclose(on_gpu, on_cpu, atol=1e-4)
