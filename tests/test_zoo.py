@@ -688,3 +688,8 @@ def test_weights_of_other_shapes_are_refused_naming_the_keys(tmp_path, toy_data)
     trainer = Trainer(tmp_path / "exp", resolve(settings), toy_data, torch.device("cpu"))
     with pytest.raises(ConfigError, match=r"do not fit this config's model: .*other shapes"):
         trainer.resume_if_possible()
+
+
+def test_import_pretrained_names_every_zoo_model_in_its_usage():
+    for name in ZOO:
+        assert name in " ".join(import_pretrained.__doc__.split())

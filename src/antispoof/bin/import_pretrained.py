@@ -9,7 +9,7 @@ Usage:
     python -m antispoof.bin.import_pretrained xlsr-mamba-la exp/xlsr_mamba_la_official
 
 <name>: a zoo model (antispoof.zoo, any case): aasist, aasist-l, ssl-aasist-la, ssl-aasist-df,
-xlsr-mamba-la, xlsr-mamba-df, antideepfake-mms-300m, antideepfake-mms-1b. aasist and aasist-l:
+xlsr-mamba-la, xlsr-mamba-df, nes2net-x, antideepfake-mms-300m, antideepfake-mms-1b. aasist and aasist-l:
 the weights come from --weights FILE, else the package's copy, else the cache
 ($ANTISPOOF_CACHE), else the official URL, and must have the published md5
 (antispoof.published). The other zoo models: from --weights FILE, else the cache, else their
