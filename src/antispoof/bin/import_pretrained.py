@@ -9,9 +9,9 @@ Usage:
     python -m antispoof.bin.import_pretrained xlsr-mamba-la exp/xlsr_mamba_la_official
 
 <name>: a zoo model (antispoof.zoo, any case): aasist, aasist-l, ssl-aasist-la, ssl-aasist-df,
-xlsr-mamba-la, xlsr-mamba-df, nes2net-x, antideepfake-mms-300m, antideepfake-mms-1b. aasist and aasist-l:
-the weights come from --weights FILE, else the package's copy, else the cache
-($ANTISPOOF_CACHE), else the official URL, and must have the published md5
+xlsr-mamba-la, xlsr-mamba-df, nes2net-x, antideepfake-mms-300m, antideepfake-mms-1b.
+aasist and aasist-l: the weights come from --weights FILE, else the package's copy, else the
+cache ($ANTISPOOF_CACHE), else the official URL, and must have the published md5
 (antispoof.published). The other zoo models: from --weights FILE, else the cache, else their
 official location (antispoof.zoo.weights: the Hub, Zenodo; weights only a browser can fetch are
 asked for), checked against the card's sha256 where it has one. Writes:
