@@ -91,14 +91,24 @@ def main() -> None:
             options += ["--batch_size", str(args.batch_size)]
         cases = [
             ("folder, every window", [str(folder)], options, args.files * args.seconds),
-            ("folder, first window", [str(folder)], [*options, "--window", "first"],
-             args.files * args.seconds),
+            (
+                "folder, first window",
+                [str(folder)],
+                [*options, "--window", "first"],
+                args.files * args.seconds,
+            ),
             ("long file, every window", [str(long_file)], options, args.hours * 3600),
-            ("long file, first window", [str(long_file)], [*options, "--window", "first"],
-             args.hours * 3600),
+            (
+                "long file, first window",
+                [str(long_file)],
+                [*options, "--window", "first"],
+                args.hours * 3600,
+            ),
         ]
-        print(f"{'case':26} {'files':>6} {'audio h':>8} {'wall s':>8} {'files/s':>8} "
-              f"{'audio h/h':>9} {'peak MB':>8}")
+        print(
+            f"{'case':26} {'files':>6} {'audio h':>8} {'wall s':>8} {'files/s':>8} "
+            f"{'audio h/h':>9} {'peak MB':>8}"
+        )
         for name, inputs, case_options, audio_seconds in cases:
             result = run_case(name, inputs, case_options, work / "out.jsonl", args.threads)
             hours = audio_seconds / 3600
@@ -107,7 +117,9 @@ def main() -> None:
                 f"{result['files'] / result['seconds']:8.2f} "
                 f"{hours / (result['seconds'] / 3600):9.1f} {result['peak_mb']:8.0f}"
             )
-    print(f"(the parent's own peak: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB)")
+    print(
+        f"(the parent's own peak: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB)"
+    )
 
 
 if __name__ == "__main__":

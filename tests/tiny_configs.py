@@ -221,4 +221,12 @@ def offline(node: Any) -> Any:
         depth = layers if conf["layers"] == "all" else max(conf["layers"])
         random = tiny_ssl(model_type, num_hidden_layers=depth, **stack)
         node["frontend_conf"] = {**conf, "config": random}
+    if node.get("model") == "nes2net_x":
+        # Nes2Net-X splits the encoder's channels into groups and slices (8 x 8 at full size):
+        # the random encoder gets as many channels as that takes.
+        outer, inner = node["model_conf"]["nes_ratio"]
+        for branch in node["inputs"].values():
+            settings = branch["frontend_conf"].get("config")
+            if branch["frontend"] in ("wav2vec2", "ssl") and settings is not None:
+                settings["hidden_size"] = max(settings["hidden_size"], outer * inner)
     return node

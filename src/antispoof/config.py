@@ -42,6 +42,7 @@ BASE_CONF_DIR = REPO_ROOT / "conf"
 PARTS = ("frontend", "model", "loss", "optim", "scheduler")
 TOP_LEVEL_KEYS = {
     "extends",
+    "init",
     "inputs",
     "optim_groups",
     "augment",
@@ -424,7 +425,44 @@ def resolve(config: dict[str, Any]) -> dict[str, Any]:
     resolved["inference"] = asdict(
         _dataclass_from(InferenceConf, config.get("inference"), "inference")
     )
+    if config.get("init") is not None:  # absent from configs that do not start from a model
+        resolved["init"] = _resolve_init(config["init"], resolved)
     return _plain(resolved)
+
+
+def _resolve_init(init: Any, resolved: dict[str, Any]) -> dict[str, Any]:
+    """`init: NAME` or `init: {model: NAME, parts: [...]}`: training starts from zoo model NAME's
+    weights (antispoof.zoo), for the detector parts named (`inputs`, `model`, `loss`; all by
+    default). The parts loaded must be the zoo model's architecture (checked when loading)."""
+    from antispoof.zoo import zoo_config, zoo_model
+
+    if isinstance(init, str):
+        init = {"model": init}
+    if not isinstance(init, dict) or not isinstance(init.get("model"), str):
+        raise ConfigError("init must be a zoo model's name, or {model: NAME, parts: [...]}")
+    unknown = sorted(set(init) - {"model", "parts"})
+    if unknown:
+        raise ConfigError(f"init: unknown key(s) {unknown}; allowed: model, parts")
+    try:
+        name = zoo_model(init["model"]).card.name
+    except KeyError as err:
+        raise ConfigError(f"init.model: {err.args[0]}") from None
+    parts = list(init.get("parts") or DETECTOR_PARTS)
+    wrong = sorted(set(parts) - set(DETECTOR_PARTS))
+    if wrong or len(set(parts)) != len(parts):
+        raise ConfigError(f"init.parts must name some of {list(DETECTOR_PARTS)}, not {parts}")
+    source = zoo_config(name)
+    if "model" in parts and source["model"] != resolved["model"]:
+        raise ConfigError(
+            f"init.model {name} is a {source['model']} model; this config's model is "
+            f"{resolved['model']} (load only its inputs with init.parts: [inputs])"
+        )
+    if "inputs" in parts and sorted(source["inputs"]) != sorted(resolved["inputs"]):
+        raise ConfigError(
+            f"init.model {name} has the input branches {sorted(source['inputs'])}, this config "
+            f"{sorted(resolved['inputs'])}"
+        )
+    return {"model": name, "parts": parts}
 
 
 def feature_spec(frontend: str, settings: dict[str, Any], where: str) -> Any:

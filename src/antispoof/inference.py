@@ -477,17 +477,18 @@ def load(
 ) -> SpoofDetector:
     """A detector ready to score recordings (see the module doc).
 
-    `model`: a published model by name (case-insensitive: `aasist`, `aasist-l`), or an
-    experiment directory (its `config.yaml` and `checkpoints/<checkpoint>.pt`, default best),
-    or an exported ONNX file (`python -m antispoof.bin.export`). `weights`: a local copy of a
-    published model's weights. `device`: a torch device or its name (default: a GPU if any).
+    `model`: a published model by name (case-insensitive: `aasist`, `aasist-l` and the zoo's,
+    antispoof.zoo; `detect --model list`), or an experiment directory (its `config.yaml` and
+    `checkpoints/<checkpoint>.pt`, default best), or an exported ONNX file (`python -m
+    antispoof.bin.export`). `weights`: a local copy of a published model's weights. `device`: a
+    torch device or its name (default: a GPU if any).
     The other settings are ScoringSettings'.
     """
     import torch
 
     from antispoof.decision import decision_rule
     from antispoof.experiment import checkpoint_path, is_experiment, load_detector
-    from antispoof.published import PUBLISHED, load_published
+    from antispoof.zoo import ZOO, load_zoo, zoo_model
 
     settings = ScoringSettings(
         window, hop_seconds, aggregate, min_seconds, min_speech_seconds, batch_size
@@ -507,19 +508,19 @@ def load(
         scorer = TorchWindowScorer(detector, config, device)
         rule = decision_rule(path, file, config, scorer.natural_decision)
         info = ModelInfo(str(path), f"experiment {path} ({file})", str(file), sha256_of(file))
-    elif name in PUBLISHED:
+    elif name in ZOO:
         if checkpoint is not None:
             raise ValueError(f"checkpoint is an experiment's; {spec} has one set of weights")
-        published = PUBLISHED[name]
-        config, detector, origin = load_published(
-            published, None if weights is None else Path(weights), device
+        config, detector, origin = load_zoo(
+            name, None if weights is None else Path(weights), device
         )
         scorer = TorchWindowScorer(detector, config, device)
         rule = decision_rule(None, None, config, scorer.natural_decision)
         weights_file = Path(origin["weights"])
+        card = zoo_model(name).card
         info = ModelInfo(
-            published.name,
-            f"published {published.title} ({weights_file}, {origin['found_in']})",
+            card.name,
+            f"published {card.title} ({weights_file}, {origin['found_in']})",
             str(weights_file),
             sha256_of(weights_file),
             card=origin,
@@ -529,26 +530,22 @@ def load(
     else:
         raise ValueError(
             f"{spec}: neither an experiment directory nor a published model "
-            f"({', '.join(PUBLISHED)})"
+            f"({', '.join(ZOO)}; `detect --model list` shows their cards)"
         )
     size = batch_size or BATCH_SIZE["cuda" if device.type == "cuda" else "cpu"]
     return SpoofDetector(scorer, rule, info, settings, size)
 
 
 def model_list() -> str:
-    """The published models by name, each with what its card says (`detect --model list`)."""
-    from antispoof.published import PUBLISHED
+    """Every published model by name with its card (`detect --model list`)."""
+    from antispoof.zoo import ZOO
 
-    return "\n\n".join(card_text(name) for name in PUBLISHED)
+    return "\n\n".join(card_text(name) for name in ZOO)
 
 
 def card_text(name: str) -> str:
     """A published model's card as text: what it is, what it was trained on, its licence and
-    its published figures."""
-    from antispoof.published import PUBLISHED
+    window, and its published figures with their protocol and source."""
+    from antispoof.zoo import render_card, zoo_model
 
-    model = PUBLISHED[name.lower()]
-    return (
-        f"{model.name}: {model.title}\n  reference: {model.reference}\n"
-        f"  published: {model.published}\n  licence: {model.licence}"
-    )
+    return render_card(zoo_model(name).card)

@@ -65,7 +65,6 @@ from antispoof.inference import (
     load,
     model_list,
 )
-from antispoof.published import PUBLISHED
 from antispoof.result_files import (
     FORMATS,
     ResultWriter,
@@ -74,6 +73,7 @@ from antispoof.result_files import (
     finished_paths,
 )
 from antispoof.training.device import select_device
+from antispoof.zoo import ZOO
 
 log = logging.getLogger("antispoof.detect")
 
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model",
         default="aasist",
-        help=f"{', '.join(PUBLISHED)} (default aasist), an experiment directory, or list",
+        help=f"{', '.join(ZOO)} (default aasist), an experiment directory, or list",
     )
     parser.add_argument("--out", type=Path, help="write the rows here instead of stdout")
     parser.add_argument("--format", choices=FORMATS, default="tsv")

@@ -213,7 +213,8 @@ class SSL(PretrainedEncoder):
     `normalize`: zero-mean unit-variance waveforms over each utterance's own samples, as
     Wav2Vec2FeatureExtractor's `do_normalize`; None follows the model's preprocessor_config.json
     (XLS-R, MMS and the Large models normalise, the Base ones do not), or normalises where it has
-    none.
+    none. `normalize_eps`: the variance floor (Wav2Vec2FeatureExtractor's 1e-7; AntiDeepfake
+    normalises with `layer_norm`'s 1e-5).
     """
 
     # The one family this frontend takes (None: any of FAMILIES).
@@ -228,9 +229,13 @@ class SSL(PretrainedEncoder):
         gradient_checkpointing: bool = False,
         normalize: bool | None = None,
         config: dict[str, Any] | None = None,
+        normalize_eps: float = NORM_EPS,
     ) -> None:
         super().__init__()
         check_gradient_checkpointing(gradient_checkpointing, trainable)
+        if normalize_eps <= 0:
+            raise ValueError(f"normalize_eps must be positive, not {normalize_eps}")
+        self.normalize_eps = normalize_eps
         conf = encoder_config(model, config, self._not_found, self.family)
         self._spec = _spec(conf, layers, weighted_sum)
         self.layers = hidden_states(layers, conf.num_hidden_layers)
@@ -350,7 +355,7 @@ class SSL(PretrainedEncoder):
             mean = wav.sum(1, keepdim=True) / count
             centred = (wav - mean).masked_fill(~inside, 0.0)
             variance = centred.square().sum(1, keepdim=True) / count
-            wav = centred / torch.sqrt(variance + NORM_EPS)
+            wav = centred / torch.sqrt(variance + self.normalize_eps)
         # An utterance shorter than the receptive field is zero-padded to one frame.
         extent = lengths.clamp(min=receptive)
         frame_lengths = self.encoder._get_feat_extract_output_lengths(extent).long()

@@ -38,6 +38,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from antispoof.frontends.base import FeatureSpec
+from antispoof.models.aasist import (  # the official AASIST names of the graph part
+    _OFFICIAL_LAYERS as AASIST_GRAPH_LAYERS,
+)
 from antispoof.models.aasist import (
     POOL,
     GraphAttention,
@@ -46,6 +49,9 @@ from antispoof.models.aasist import (
     ResidualBlock,
     check_filts,
     graph_readout,
+)
+from antispoof.models.aasist import (
+    _detector_key as aasist_detector_key,
 )
 from antispoof.models.base import MODELS, Backbone, single_input
 
@@ -156,3 +162,48 @@ class XLSRAASIST(Backbone):
         temporal = self.pool_temporal(self.gat_temporal(temporal))
 
         return self.dropout(graph_readout(self.branches, self.branch_dropout, temporal, spectral))
+
+
+# Tak et al.'s names of the parts this model names otherwise (the graph layers, pools, `pos_S`
+# and the master nodes are named as in AASIST: antispoof.models.aasist maps them).
+_OFFICIAL_PARTS = {"LL": "projection", "first_bn": "first_bn", "first_bn1": "encoder_bn"}
+# A residual block's official parts; None for the pre-activation BN that reaches no output.
+_BLOCK_PARTS = {
+    "conv1": "conv1",
+    "bn1": None,
+    "bn2": "bn",
+    "conv2": "conv2",
+    "conv_downsample": "shortcut",
+}
+
+
+def official_backend_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The official back end's weights (keys of Tak et al.'s `Model` without `ssl_model.`) as
+    this detector's `model.*` and `loss.*` keys: `LL` -> projection, `first_bn1` -> encoder_bn,
+    `encoder.<i>.0.<part>` -> `encoder.<i>.<part>` (`bn2` -> bn, `conv_downsample` -> shortcut;
+    the pre-activation `bn1` that reaches no output is dropped), `attention` as is, the graph
+    part as AASIST's, `out_layer` -> the softmax loss's output layer with its rows swapped (bona
+    fide first). A key that is not the back end's is a KeyError."""
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        head, _, rest = key.partition(".")
+        if head in _OFFICIAL_PARTS:
+            out[f"model.{_OFFICIAL_PARTS[head]}.{rest}"] = value
+        elif head == "attention":
+            out[f"model.{key}"] = value
+        elif head == "encoder":
+            block, zero, part, name = rest.split(".")
+            if zero != "0" or part not in _BLOCK_PARTS:
+                raise KeyError(f"not a key of the official SSL-AASIST back end: {key}")
+            if _BLOCK_PARTS[part] is not None:
+                out[f"model.encoder.{block}.{_BLOCK_PARTS[part]}.{name}"] = value
+        elif head == "out_layer":
+            out[f"loss.output.{rest}"] = value.flip(0)
+        elif head in ("pos_S", "master1", "master2") or head in AASIST_GRAPH_LAYERS:
+            try:
+                out[aasist_detector_key(key)] = value
+            except KeyError:
+                raise KeyError(f"not a key of the official SSL-AASIST back end: {key}") from None
+        else:
+            raise KeyError(f"not a key of the official SSL-AASIST back end: {key}")
+    return out

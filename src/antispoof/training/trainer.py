@@ -260,6 +260,7 @@ class Trainer:
     def resume_if_possible(self) -> None:
         last = self.checkpoint_dir / "last.pt"
         if not last.exists():
+            self._start_from_zoo()
             return
         state = load_checkpoint(last, self.device)
         self._refuse_other_inputs(last, state)
@@ -404,6 +405,38 @@ class Trainer:
         )
         scores = gather_dicts(share)
         return {utt: scores[utt] for utt in utts}
+
+    def _start_from_zoo(self) -> None:
+        """A fresh training with `init:` starts from that zoo model's weights, for the parts it
+        names; a part of another shape is an error naming the first keys that differ."""
+        init = self.config.get("init")
+        if init is None:
+            return
+        from antispoof.zoo import initial_state
+
+        state, record = initial_state(init["model"], init["parts"])
+        ours = {
+            key: value
+            for key, value in self.detector.state_dict().items()
+            if key.startswith(tuple(f"{part}." for part in init["parts"]))
+        }
+        missing = sorted(set(ours) - set(state))
+        unexpected = sorted(set(state) - set(ours))
+        wrong = sorted(k for k in set(ours) & set(state) if ours[k].shape != state[k].shape)
+        if missing or unexpected or wrong:
+            raise ConfigError(
+                f"init: {init['model']}'s weights do not fit this config's "
+                f"{', '.join(init['parts'])}: missing {missing[:3]}, not in this detector "
+                f"{unexpected[:3]}, other shapes {wrong[:3]}"
+            )
+        self.detector.load_state_dict(state, strict=False)
+        log.info(
+            "training starts from %s (%s: %s, sha256/md5 %s)",
+            record["title"],
+            ", ".join(init["parts"]),
+            record["weights"],
+            record.get("sha256", record.get("md5")),
+        )
 
     def run(self) -> dict[str, Any]:
         self.exp_dir.mkdir(parents=True, exist_ok=True)
