@@ -419,7 +419,10 @@ def tiny_zoo_model(name: str, model_conf: dict) -> ZooModel:
 
     def config() -> dict:
         settings = real.config()
-        settings["inputs"]["ssl"]["frontend_conf"] |= {"config": TINY_XLSR, "layers": [2]}
+        branch = settings["inputs"]["ssl"]
+        # The ssl frontend names the encoder's family in its config; wav2vec2 knows it.
+        tiny = {"model_type": "wav2vec2", **TINY_XLSR} if branch["frontend"] == "ssl" else TINY_XLSR
+        branch["frontend_conf"] |= {"config": tiny, "layers": [2]}
         settings["model_conf"] = model_conf
         return settings
 
@@ -518,7 +521,9 @@ def test_a_full_released_layout_maps_into_the_detector(name, model_conf, backend
     detector.load_state_dict(state)  # strict: every key of ours filled, nothing left over
     # The encoder's tensors arrive unchanged under transformers' names.
     encoder, _ = split_checkpoint(checkpoint, model.encoder_prefix)
-    mapped, _ = fairseq_to_transformers(encoder)
+    heads = {"encoder_attention_heads": TINY_XLSR["num_attention_heads"]}
+    mapped, _ = fairseq_to_transformers(encoder, heads)
+    mapped.pop("masked_spec_embed")  # SpecAugment's mask vector: the frontend holds none
     assert len(mapped) == len(encoder) - 8  # mask_emb, quantizer (3), project_q (2), final_proj (2)
     ours = detector.state_dict()
     for key, value in mapped.items():

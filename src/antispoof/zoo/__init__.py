@@ -561,7 +561,13 @@ def detector_state_dict(
     authors') as the state_dict of the detector `zoo_config` builds."""
     assert model.backend_state_dict is not None
     encoder, backend = split_checkpoint(checkpoint, model.encoder_prefix)
-    weights, _ = fairseq_to_transformers(encoder)
+    # The weights give every size but the attention heads, which the model's config knows.
+    known = model.config()["inputs"][branch]["frontend_conf"].get("config") or {}
+    heads = known.get("num_attention_heads")
+    cfg = None if heads is None else {"encoder_attention_heads": heads}
+    weights, _ = fairseq_to_transformers(encoder, cfg)
+    # The frontend holds no SpecAugment mask vector (it never masks).
+    weights.pop("masked_spec_embed", None)
     state = {f"inputs.{branch}.encoder.{key}": value for key, value in weights.items()}
     return state | model.backend_state_dict(backend)
 
