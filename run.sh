@@ -170,9 +170,15 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
       mv "${marker}.tmp" "${marker}"
     fi
   done
+  set_dirs=()
   for set in ${train_set} ${dev_set} ${test_sets}; do
     "${ANTISPOOF_ROOT}/utils/validate_data_dir.sh" --check_audio_exists true "data/${set}"
+    set_dirs+=("data/${set}")
   done
+  # Durations from the audio headers, for the stage-2 cache plan.
+  if [ "${#set_dirs[@]}" -gt 0 ]; then
+    python -m antispoof.bin.get_utt2dur "${set_dirs[@]}"
+  fi
 fi
 
 # Experiments: one per config (the tag derives from the config name and the overrides), or the
