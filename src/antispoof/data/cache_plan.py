@@ -56,6 +56,7 @@ RESERVE_MAX = 20e9
 # an estimate, the paths' lengths vary.
 TEXT_BYTES = 120
 ROLES = ("train", "dev", "test")
+NOT_READ = "not read (waveform_augment changes the training audio)"
 _UNITS = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 
 
@@ -247,7 +248,6 @@ def make_plan(
     room = max(0, free_bytes - reserve)
     limit = min(parse_budget(budget, free_bytes), room) if policy == "auto" else room
     stored: dict[str, set[str]] = {}
-    used = 0
     for unit in units:
         data_dir = Path(data_root) / unit.set_name
         wav_scp = read_table(data_dir / "wav.scp")
@@ -260,25 +260,36 @@ def make_plan(
         }
         unit.size = sum(unit.audio.values()) + TEXT_BYTES * unit.utts
         if not unit.read:
-            unit.decision = "not read (waveform_augment changes the training audio)"
+            unit.decision = NOT_READ
             continue
         if unit.tag not in stored:
             store = FeatureStore(store_dir(Path(dump_root) / unit.tag, dtype))
             stored[unit.tag] = set() if forget else set(store.records())
-        view = Path(dump_root) / unit.tag / unit.set_name
-        status = 4
         if not forget:
             status, _ = feats_verdict(
-                view / ".done",
+                Path(dump_root) / unit.tag / unit.set_name / ".done",
                 data_dir,
                 Path(unit.exp_dir) / "config.yaml",
                 unit.branch,
                 dtype,
             )
-        if status == CURRENT:
-            unit.decision = "current"
+            if status == CURRENT:
+                unit.decision = "current"
+    decide(units, policy, limit, stored)
+    return Plan(units, dtype, policy, free_bytes, reserve, limit, Path(dump_root))
+
+
+def decide(units: list[Unit], policy: str, limit: int, stored: Mapping[str, set[str]]) -> None:
+    """Decide the units not yet decided (current or not read), in their order: what each adds
+    (its audio files that neither the store nor an earlier cached unit of its branch holds, and
+    its text) and whether stage 2 makes it under `policy` within `limit` bytes (auto)."""
+    claimed = {tag: set(audio) for tag, audio in stored.items()}
+    used = 0
+    for unit in units:
+        if unit.decision:
             continue
-        new = [audio for audio in unit.audio if audio not in stored[unit.tag]]
+        held = claimed.setdefault(unit.tag, set())
+        new = [audio for audio in unit.audio if audio not in held]
         unit.adds = sum(unit.audio[audio] for audio in new) + TEXT_BYTES * unit.utts
         if policy == "none":
             unit.decision = "not cached (--cache none)"
@@ -287,8 +298,7 @@ def make_plan(
         else:
             unit.decision = "cache"
             used += unit.adds
-            stored[unit.tag].update(new)
-    return Plan(units, dtype, policy, free_bytes, reserve, limit, Path(dump_root))
+            held.update(new)
 
 
 def forget_planned(plan: Plan, dump_root: str | Path) -> int:
