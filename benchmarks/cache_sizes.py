@@ -133,6 +133,13 @@ def units_of(branches: dict, augmented: bool, sets: tuple[str, str, str], dtype:
     return list(units.values())
 
 
+def before(unit: Unit) -> int:
+    """What the set took before the store: a record per utterance (a -rep copy too), every
+    branch x set cached."""
+    files = sum(POOLS[pool].files for pool in SETS[unit.set_name][0])
+    return round(unit.size * unit.utts / files)
+
+
 def planned(units: list[Unit], policy: str, limit: int) -> int:
     for unit in units:
         if unit.decision != "not read":
@@ -202,7 +209,7 @@ def main() -> None:
                         for s in (DF_SECONDS if df else DF_SECONDS[:1])
                     ]
                 unshared = [
-                    sum(u.size for u in units_of(branches, augmented, sets, "float32", s) if u.read)
+                    sum(before(u) for u in units_of(branches, augmented, sets, "float32", s))
                     for s in (DF_SECONDS if df else DF_SECONDS[:1])
                 ]
                 units = units_of(branches, augmented, sets, "float32", DF_SECONDS[-1])
