@@ -175,7 +175,8 @@ def main() -> None:
             what = ", DF 3.4 s / 6.5 s" if df else ""
             print(
                 f"| config | cached branch (C x F) | float32{what} | float16{what} | "
-                f"each set apart, float32{what} (before) | default policy on this disk |"
+                f"each set apart, float32{what} (before) | "
+                f"default policy, {human_bytes(disk)} disk |"
             )
             print("|---|---|---|---|---|---|")
             seen = set()
