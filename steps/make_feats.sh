@@ -43,7 +43,7 @@ todo=$(python -m antispoof.bin.feature_store prepare --store "${store}" --data_d
 read -r missing batch <<<"${todo}"
 if [ "${missing}" -gt 0 ]; then
   jobs=$((missing < nj ? missing : nj))
-  log "computing ${missing} audio files of ${data_dir} into ${store} in ${jobs} jobs" \
+  log "computing ${missing} audio files of ${data_dir} into ${store} in ${jobs} job(s)" \
     "(logs: ${out_dir}/log)"
   extra=()
   gpu_opt=()

@@ -178,8 +178,9 @@ class Plan:
             for row in [header, *rows]
         ]
         summary = (
-            f"stage 2 adds {human_bytes(self.adds)} in {self.dtype}; the disk of dump/ has "
-            f"{human_bytes(self.free)} free, of which {human_bytes(self.reserve)} stay free"
+            f"stage 2 adds {human_bytes(self.adds)} in {self.dtype}; the disk of "
+            f"{self.dump_root} has {human_bytes(self.free)} free, of which "
+            f"{human_bytes(self.reserve)} stay free"
         )
         if self.policy == "auto":
             summary += f"; budget {human_bytes(self.limit)}"
