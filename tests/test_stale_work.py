@@ -117,16 +117,27 @@ def recipe(trained: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.recipe
-def test_a_marker_names_the_input_that_changed(trained: Path, tmp_path: Path, capsys) -> None:
+def test_a_marker_names_the_input_that_changed(
+    trained: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
     data_dir = tmp_path / "data"
     shutil.copytree(trained / "data" / "dev", data_dir)
     config = trained / "exp" / TAG / "config.yaml"
+    # A feature cache's marker lies beside its feats.scp, which names arks of the recipe.
+    monkeypatch.chdir(trained)
+    (view,) = trained.glob("dump/lfcc_*/dev/feats.scp")
+    shutil.copy(view, tmp_path / "feats.scp")
     marker = tmp_path / ".done"
     args = [str(marker), "feats", "--data_dir", str(data_dir), "--config", str(config)]
     args += ["--branch", "lfcc"]
     assert stage_marker.main(["check", *args]) == stage_marker.MISSING
     assert stage_marker.main(["write", *args]) == 0
     assert stage_marker.main(["check", *args]) == stage_marker.CURRENT
+    (tmp_path / "feats.scp").unlink()
+    capsys.readouterr()
+    assert stage_marker.main(["check", *args]) == stage_marker.STALE
+    assert f"the cache is damaged: {tmp_path}/feats.scp is missing" in capsys.readouterr().out
+    shutil.copy(view, tmp_path / "feats.scp")
     retarget_one_utterance(data_dir)
     capsys.readouterr()
     assert stage_marker.main(["check", *args]) == stage_marker.STALE

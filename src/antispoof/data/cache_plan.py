@@ -22,8 +22,8 @@ The budget is what this stage 2 may add to the disk: a size (`500G`, `1.5T`) or 
 free space of the file system holding `dump/` when the stage starts (`50%`, the default: the
 cache is an optimisation and should leave the disk to checkpoints, scores and the other users of
 a shared disk; a fixed size would not suit both a laptop and a cluster). Whatever the policy,
-stage 2 leaves `RESERVE` free. Training caches of an experiment with `waveform_augment` are not
-planned: training does not read them (the audio changes).
+stage 2 leaves 5 % of the file system (at most 20 GB) free. Training caches of an experiment
+with `waveform_augment` are not planned: training does not read them (the audio changes).
 """
 
 from __future__ import annotations

@@ -30,7 +30,6 @@ damaged ark (`drop_damaged`), so they are computed again.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import struct
@@ -51,8 +50,6 @@ FEATS_SCP = "feats.scp"
 # Files of the layout before the store (per-set arks of steps/make_feats.sh's jobs).
 _LEGACY = re.compile(r"feats\.[0-9]+\.(ark|scp|utt2num_frames)(\.tmp)?")
 _BATCH = re.compile(r"([0-9]+)-.*")
-
-log = logging.getLogger("antispoof.feature_store")
 
 
 class DamagedCacheError(ValueError):
