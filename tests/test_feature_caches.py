@@ -22,8 +22,10 @@ import numpy as np
 import pytest
 import yaml
 
+from antispoof.bin import cache_plan as cache_plan_bin
 from antispoof.bin import get_utt2dur, make_feats
 from antispoof.config import branch_tag, resolve_file, save_config
+from antispoof.data import cache_plan
 from antispoof.data import utt2dur as utt2dur_module
 from antispoof.data.cache_plan import (
     CachePlanError,
@@ -249,6 +251,26 @@ def test_all_refuses_a_disk_too_small_and_none_makes_no_cache(toy, tmp_path):
     none = plan_of(toy, tmp_path, "none")
     assert all(unit.decision == "not cached (--cache none)" for unit in none.units)
     assert none.adds == 0
+
+
+def test_stage_2_prints_its_plan_then_refuses_a_short_disk_before_any_work(
+    toy, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(cache_plan, "free_space", lambda path: (10**6, 10**7))
+    tag = branch_tag(
+        yaml.safe_load((toy / "exp" / TAG / "config.yaml").read_text())["inputs"]["lfcc"]
+    )
+    args = ["--cache", "all", "--train_set", "train_rep", "--dev_set", "dev", "--test_sets", "eval"]
+    args += ["--data_root", str(toy / "data"), "--dump_root", str(tmp_path / "dump")]
+    with pytest.raises(
+        CachePlanError,
+        match=r"the caches need [\d.]+ kB and the disk of .* has 1 MB free, 500 kB of which",
+    ):
+        cache_plan_bin.main([*args, f"{toy / 'exp' / TAG} lfcc={tag}"])
+    out, err = capsys.readouterr()
+    assert out == ""  # no cache for run.sh to make
+    assert re.search(r"train_rep\s+24\s+16\s+", err) and "dev" in err and "eval" in err
+    assert not (tmp_path / "dump").exists()
 
 
 def test_budgets_are_sizes_or_shares_of_the_free_space():
