@@ -39,6 +39,13 @@ corpora=""              # <corpus>=<root> pairs: local/<corpus>/ gets (stage 0) 
 db_root=""              # replaces the root of the recipe's own corpus (an existing copy, say)
 exp_dir=""              # reuse a trained experiment (skips stage 3), e.g. ../asvspoof2019/exp/<tag>
 force=false             # redo the work of the stage range even where it is done
+cache=auto              # stage-2 feature caches: auto (what fits --cache_budget, training set
+                        # first; the rest runs in the model), all (refused when the disk is
+                        # short), none
+cache_budget=50%        # what auto may add to the disk: a size (500G, 1.5T) or a share of
+                        # the free space of dump/ (50%)
+cache_dtype=float32     # stored dtype of the caches: float32, or float16 (half the disk,
+                        # features rounded to float16)
 recipe_dir=""           # set by egs/<recipe>/run.sh; empty: run egs/mini
 # End of the options.
 
@@ -211,9 +218,15 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
       mv "${marker}.tmp" "${marker}"
     fi
   done
+  set_dirs=()
   for set in ${train_set} ${dev_set} ${test_sets}; do
     "${ANTISPOOF_ROOT}/utils/validate_data_dir.sh" --check_audio_exists true "data/${set}"
+    set_dirs+=("data/${set}")
   done
+  # Durations from the audio headers, for the stage-2 cache plan.
+  if [ "${#set_dirs[@]}" -gt 0 ]; then
+    python -m antispoof.bin.get_utt2dur "${set_dirs[@]}"
+  fi
 fi
 
 # Experiments: one per config (the tag derives from the config name and the overrides), or the
@@ -234,30 +247,39 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
   for experiment in "${experiments[@]}"; do
     read -r dir branches <<<"${experiment}"
     [ -z "${branches}" ] && log "stage 2: ${dir}: no cacheable input branch, all run in the model"
-    for pair in ${branches}; do
-      for set in ${train_set} ${dev_set} ${test_sets}; do
-        if pending "stage 2" "dump/${pair#*=}/${set}/.done" feats --data_dir "data/${set}" \
-          --config "${dir}/config.yaml" --branch "${pair%%=*}"; then
-          log "stage 2: ${pair#*=} (branch ${pair%%=*}) of data/${set}"
-          "${ANTISPOOF_ROOT}/steps/make_feats.sh" --nj "${nj}" --cmd "${feats_cmd}" \
-            "${job_ngpu_arg[@]}" --branch "${pair%%=*}" "${dir}/config.yaml" "data/${set}" \
-            "dump/${pair#*=}/${set}"
-        fi
-      done
-    done
+  done
+  # Before any work: each branch x set cache's size, and which ones --cache makes (one line
+  # each: <exp dir> <branch>=<branch tag> <set>); a reused --exp_dir reads only the test sets.
+  plan_args=(--cache "${cache}" --cache_budget "${cache_budget}" --cache_dtype "${cache_dtype}"
+    --test_sets "${test_sets}")
+  [ -z "${exp_dir}" ] && plan_args+=(--train_set "${train_set}" --dev_set "${dev_set}")
+  [ "${force}" = true ] && plan_args+=(--forget)
+  log "stage 2: planning the feature caches"
+  plan=$(python -m antispoof.bin.cache_plan "${plan_args[@]}" "${experiments[@]}")
+  [ -n "${plan}" ] && mapfile -t cache_units <<<"${plan}" || cache_units=()
+  for unit in "${cache_units[@]}"; do
+    read -r dir pair set <<<"${unit}"
+    if pending "stage 2" "dump/${pair#*=}/${set}/.done" feats --data_dir "data/${set}" \
+      --config "${dir}/config.yaml" --branch "${pair%%=*}" --cache_dtype "${cache_dtype}"; then
+      log "stage 2: ${pair#*=} (branch ${pair%%=*}) of data/${set}"
+      "${ANTISPOOF_ROOT}/steps/make_feats.sh" --nj "${nj}" --cmd "${feats_cmd}" \
+        "${job_ngpu_arg[@]}" --dtype "${cache_dtype}" --branch "${pair%%=*}" \
+        "${dir}/config.yaml" "data/${set}" "dump/${pair#*=}/${set}"
+    fi
   done
 fi
 
-# The feature caches of a set that stage 2 made from the current inputs, as `<branch>=<scp>`
-# words. Other branches run in the model on the device (the same features); a stale cache is
-# named in the log, never used. Call it in an assignment, so that a failed check stops the run.
+# The feature caches of a set that stage 2 made from the current inputs in --cache_dtype, as
+# `<branch>=<scp>` words. Other branches run in the model on the device (the same features); a
+# stale or damaged cache is named in the log, never used. Call it in an assignment, so that a
+# failed check stops the run.
 #   caches_of <exp dir> <set> <branch>=<branch tag>...
 caches_of() {
   local dir=$1 set=$2 pair caches=()
   shift 2
   for pair in "$@"; do
     check_marker "dump/${pair#*=}/${set}/.done" feats --data_dir "data/${set}" \
-      --config "${dir}/config.yaml" --branch "${pair%%=*}"
+      --config "${dir}/config.yaml" --branch "${pair%%=*}" --cache_dtype "${cache_dtype}"
     case ${marker_status} in
       0) caches+=("${pair%%=*}=dump/${pair#*=}/${set}/feats.scp") ;;
       4) log "not using the feature cache: ${verdict}; the branch runs in the model" \

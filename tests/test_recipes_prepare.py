@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import soundfile
 
 from antispoof.data.datadir import validate_data_dir
+from antispoof.data.kaldi_files import read_table
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE_OUTPUTS = {"db", "data", "dump", "exp", ".venv", ".git", "__pycache__", ".pytest_cache"}
@@ -42,7 +44,12 @@ def run_stage_1(tree: Path, recipe: str, roots: dict[str, Path]) -> Path:
 def test_asvspoof2019_recipe_prepares_its_data(fresh_tree, mini_corpus):
     data = run_stage_1(fresh_tree, "asvspoof2019", {"ASVSPOOF2019_ROOT": mini_corpus})
     for split in ("train", "dev", "eval"):
-        assert validate_data_dir(data / split, check_audio_exists=True).num_utts > 0
+        summary = validate_data_dir(data / split, check_audio_exists=True)
+        assert summary.num_utts > 0
+        # Stage 1 gives every set of the run its durations, read from the audio headers.
+        durations = read_table(data / split / "utt2dur")
+        for utt, path in read_table(data / split / "wav.scp").items():
+            assert round(float(durations[utt]) * 16000) == soundfile.info(path).frames
     assert (data / "eval" / "asv_scores.txt").exists()
 
 

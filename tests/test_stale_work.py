@@ -16,23 +16,32 @@ import subprocess
 import sys
 from pathlib import Path
 
+import kaldiio
+import numpy as np
 import pytest
 import torch
 import yaml
 
+from antispoof.bin import make_feats, stage_marker
 from antispoof.bin import score as score_bin
-from antispoof.bin import stage_marker
 from antispoof.checkpoint import load_checkpoint, save_checkpoint
 from antispoof.config import resolve_file, save_config
+from antispoof.data.dataset import read_labels
+from antispoof.data.feature_store import read_view
 from antispoof.errors import NonFiniteLossError
 from antispoof.experiment import load_detector
+from antispoof.labels import BONAFIDE
 from antispoof.markers import StaleWorkError, stage_inputs, training_settings
+from antispoof.metrics.det import compute_eer
+from antispoof.scoring import score_utterances, scoring_reader
 from antispoof.training.trainer import Trainer, TrainingData
 from tiny_configs import REPO, tiny_detector
 from toy_data import make_toy_data_dir
 
 TINY = tiny_detector(crop_seconds=0.6, epochs=2)
 TAG = "tiny"
+# The largest change of a toy score that float16 caches may make (measured: 6e-5 on dev).
+FLOAT16_SCORE_TOLERANCE = 1e-3
 
 
 def make_recipe(root: Path) -> Path:
@@ -108,16 +117,27 @@ def recipe(trained: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.recipe
-def test_a_marker_names_the_input_that_changed(trained: Path, tmp_path: Path, capsys) -> None:
+def test_a_marker_names_the_input_that_changed(
+    trained: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
     data_dir = tmp_path / "data"
     shutil.copytree(trained / "data" / "dev", data_dir)
     config = trained / "exp" / TAG / "config.yaml"
+    # A feature cache's marker lies beside its feats.scp, which names arks of the recipe.
+    monkeypatch.chdir(trained)
+    (view,) = trained.glob("dump/lfcc_*/dev/feats.scp")
+    shutil.copy(view, tmp_path / "feats.scp")
     marker = tmp_path / ".done"
     args = [str(marker), "feats", "--data_dir", str(data_dir), "--config", str(config)]
     args += ["--branch", "lfcc"]
     assert stage_marker.main(["check", *args]) == stage_marker.MISSING
     assert stage_marker.main(["write", *args]) == 0
     assert stage_marker.main(["check", *args]) == stage_marker.CURRENT
+    (tmp_path / "feats.scp").unlink()
+    capsys.readouterr()
+    assert stage_marker.main(["check", *args]) == stage_marker.STALE
+    assert f"the cache is damaged: {tmp_path}/feats.scp is missing" in capsys.readouterr().out
+    shutil.copy(view, tmp_path / "feats.scp")
     retarget_one_utterance(data_dir)
     capsys.readouterr()
     assert stage_marker.main(["check", *args]) == stage_marker.STALE
@@ -179,7 +199,87 @@ def test_a_stale_feature_cache_is_named_and_not_used(recipe: Path) -> None:
     assert "not using the feature cache: dump/" in log
     assert "stage 4: scoring data/eval" in log
     log_of_job = (recipe / "exp" / TAG / "eval" / "log" / "score.1.log").read_text()
-    assert "--cache" not in log_of_job.splitlines()[1]  # computed on the device
+    assert (
+        "--cache" not in log_of_job.splitlines()[0]
+    )  # computed on the device (line 0: the command)
+
+
+@pytest.mark.recipe
+def test_a_truncated_ark_under_a_current_marker_is_redone_and_never_read(
+    recipe: Path, monkeypatch
+) -> None:
+    """An ark cut short (an interrupted copy, a full disk) under a current .done: stage 4 runs
+    the branch in the model instead of dying in kaldiio, and stage 2 redoes the cache."""
+    monkeypatch.chdir(recipe)  # caches name their arks relative to the recipe
+    (view,) = recipe.glob("dump/lfcc_*/eval/feats.scp")
+    ark, _, _ = max(read_view(view).values(), key=lambda entry: (entry[0], entry[1]))
+    with open(ark, "r+b") as handle:
+        handle.truncate(os.path.getsize(ark) - 100)
+    scores_file = recipe / "exp" / TAG / "eval" / "scores.txt"
+    log = ok(run_pipeline(recipe, "--stage", "4", "--stop-stage", "4", "--force", "true"))
+    damaged = rf"dump/lfcc_\w+/eval/\.done: the cache is damaged: {re.escape(ark)} is truncated"
+    assert re.search(rf"not using the feature cache: {damaged}", log)
+    command = (recipe / "exp" / TAG / "eval" / "log" / "score.1.log").read_text().splitlines()[0]
+    assert "--cache" not in command  # computed on the device
+    on_device = dict(line.split() for line in scores_file.read_text().splitlines())
+
+    log = ok(run_pipeline(recipe, "--stop-stage", "2"))
+    assert re.search(rf"stage 2: redoing: {damaged}", log)
+    assert "stage 2: skipping: dump/lfcc_" in log  # train and dev are whole
+    log = ok(run_pipeline(recipe, "--stage", "4", "--stop-stage", "4", "--force", "true"))
+    assert "not using the feature cache" not in log
+    command = (recipe / "exp" / TAG / "eval" / "log" / "score.1.log").read_text().splitlines()[0]
+    assert "--cache lfcc=dump/" in command
+    from_cache = dict(line.split() for line in scores_file.read_text().splitlines())
+    assert from_cache.keys() == on_device.keys()
+    for utt, score in from_cache.items():
+        assert float(score) == pytest.approx(float(on_device[utt]), abs=1e-4)
+
+
+@pytest.mark.recipe
+def test_float16_caches_score_within_tolerance_and_are_never_taken_for_float32(
+    recipe: Path, monkeypatch
+) -> None:
+    """float16 storage rounds the features: the toy LFCC-ResNet18's scores move by at most
+    FLOAT16_SCORE_TOLERANCE (its OC-Softmax scores are cosines in [-1, 1]) and its EERs stay
+    the same. The marker records the dtype, so switching it redoes the caches."""
+    monkeypatch.chdir(recipe)
+    config, detector = load_detector(recipe / "exp" / TAG)
+    inference, crop = config["inference"], config["train"]["crop_seconds"]
+    options = ["--config", str(recipe / "exp" / TAG / "config.yaml"), "--branch", "lfcc"]
+    options += ["--ngpu", "0"]
+    for set_name in ("dev", "eval"):
+        data_dir = recipe / "data" / set_name
+        utts = sorted(read_labels(data_dir))
+        scores = {}
+        for dtype in ("float32", "float16"):
+            out = recipe / f"{set_name}_{dtype}"
+            make_feats.main(
+                [*options, "--data_dir", str(data_dir), "--out", str(out), "--dtype", dtype]
+            )
+            reader = scoring_reader(detector, data_dir, inference, crop, {"lfcc": f"{out}.scp"})
+            by_utt = score_utterances(detector, reader, utts, inference, torch.device("cpu"))
+            scores[dtype] = np.array([by_utt[utt] for utt in utts])
+        difference = np.abs(scores["float16"] - scores["float32"])
+        assert 0 < difference.max() <= FLOAT16_SCORE_TOLERANCE
+        labels = read_labels(data_dir)
+        bonafide = np.array([labels[utt] == BONAFIDE for utt in utts])
+        eers = [compute_eer(s[bonafide], s[~bonafide])[0] for s in scores.values()]
+        assert eers[0] == eers[1]
+
+    log = ok(run_pipeline(recipe, "--stop-stage", "2", "--cache_dtype", "float16"))
+    for set_name in ("train", "dev", "eval"):
+        assert re.search(
+            rf"stage 2: redoing: dump/lfcc_\w+/{set_name}/\.done was made from other inputs "
+            r"\(changed: the cache dtype \(now float16\)\)",
+            log,
+        )
+    (view,) = recipe.glob("dump/lfcc_*/eval/feats.scp")
+    ark, offset, _ = next(iter(read_view(view).values()))
+    assert "store.float16" in ark and kaldiio.load_mat(f"{ark}:{offset}").dtype == np.float16
+    # Back to float32: the float32 store still holds every file; only the views are redone.
+    log = ok(run_pipeline(recipe, "--stop-stage", "2"))
+    assert "computing" not in log and "holds every audio file of data/eval already" in log
 
 
 @pytest.mark.recipe

@@ -11,7 +11,10 @@ Inputs are named by role (`train_dir/wav.scp`, `config:frontend`), not by path, 
 reached through another relative path is the same input. What each kind of work is made from:
 
 - `data` (stage 1): the corpus root's path and its `.complete` marker (a re-download changes it);
-- `feats` (stage 2): `wav.scp` of the set and the settings of the input branch cached;
+- `feats` (stage 2): `wav.scp` of the set, the settings of the input branch cached, and the
+  storage dtype when it is not float32 (so a float16 cache is never taken for a float32 one;
+  markers from before the option are float32 caches and stay current); a feature cache whose
+  inputs are current is also checked for damage (antispoof.data.feature_store.view_problem);
 - `train` (stage 3): `wav.scp` and `utt2label` of the training and dev sets (the only tables
   training reads) and the training settings (`training_settings`);
 - `score` (stage 4): `wav.scp` of the set, the whole config, and the checkpoint's bytes.
@@ -38,6 +41,8 @@ HEADER = "# inputs of this work (sha256): the work is redone or refused when one
 # how fast the same crops arrive) and so never make a trained model stale.
 NOT_TRAINING = ("inference",)
 NOT_TRAINING_TRAIN_KEYS = ("num_workers",)
+# What checking a marker finds (the exit statuses of `stage_marker check`; 1 stays an error).
+CURRENT, MISSING, STALE = 0, 3, 4
 
 
 class StaleWorkError(ValueError):
@@ -109,10 +114,12 @@ def stage_inputs(
     checkpoint: str | os.PathLike[str] | None = None,
     corpus_root: str | os.PathLike[str] | None = None,
     branch: str | None = None,
+    cache_dtype: str = "float32",
 ) -> dict[str, str]:
     """The input record of a piece of work of `kind`: role name -> sha256 (see the module doc).
 
-    `config` is the experiment's saved config file, or its contents already read.
+    `config` is the experiment's saved config file, or its contents already read; `cache_dtype`
+    is the storage dtype of a feature cache.
     """
     given = {
         "data_dir": data_dir,
@@ -147,6 +154,8 @@ def stage_inputs(
         if branch not in branches:
             raise ValueError(f"{config} has no input branch {branch!r}: {sorted(branches)}")
         record["config:frontend"] = settings_digest(branches[branch])
+        if cache_dtype != "float32":
+            record["cache_dtype"] = settings_digest(cache_dtype)
     elif kind == "train":
         for role, directory in (("train_dir", train_dir), ("dev_dir", dev_dir)):
             for table in ("wav.scp", "utt2label"):
@@ -189,6 +198,21 @@ def stale_inputs(recorded: Mapping[str, str], current: Mapping[str, str]) -> lis
     return [name for name in current if recorded.get(name) != current[name]] + [
         name for name in recorded if name not in current
     ]
+
+
+def verdict(
+    marker: str | os.PathLike[str], record: Mapping[str, str], paths: Mapping[str, Any]
+) -> tuple[int, str]:
+    """Whether a marker records `record`: (CURRENT, MISSING or STALE, one line for the log);
+    `paths` maps role names to what they stand for (describe_inputs)."""
+    recorded = read_marker(marker)
+    if recorded is None:
+        return MISSING, f"no {marker}"
+    changed = stale_inputs(recorded, record)
+    if changed:
+        names = describe_inputs(changed, paths)
+        return STALE, f"{marker} was made from other inputs (changed: {names})"
+    return CURRENT, f"{marker} is current"
 
 
 def describe_inputs(names: list[str], paths: Mapping[str, Any]) -> str:

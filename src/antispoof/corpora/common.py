@@ -50,9 +50,12 @@ def write_data_dir(
 ) -> None:
     """Write each of `tables` (`wav.scp`, `utt2*`: name -> value of an item) and spk2utt.
 
-    `tables` must include utt2spk; spk2utt is derived from it.
+    `tables` must include utt2spk; spk2utt is derived from it. An `utt2dur` left from an
+    earlier preparation is removed: its durations may belong to other audio (run.sh writes a
+    new one from the audio headers, antispoof.data.utt2dur).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "utt2dur").unlink(missing_ok=True)
     for name, value in tables.items():
         write_table(out_dir / name, ((item.utt, value(item)) for item in items))
     speaker_of = tables["utt2spk"]

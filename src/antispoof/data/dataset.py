@@ -24,6 +24,7 @@ from antispoof.data.audio import audio_num_samples, read_audio
 from antispoof.data.batch import Batch
 from antispoof.data.crops import Crop, CropPlan
 from antispoof.data.datadir import line_origin
+from antispoof.data.feature_store import DamagedCacheError, read_view, read_view_problem
 from antispoof.data.kaldi_files import TableError, read_table
 from antispoof.labels import BONAFIDE, CLASS_OF, one_hot
 
@@ -99,20 +100,37 @@ class InMemoryAudio:
 
 
 class FeatureCache:
-    """Stage-2 features `(T, C, F)` of one branch for the utterances of a data directory."""
+    """Stage-2 features `(T, C, F)` of one branch for the utterances of a data directory, read
+    back as float32 whatever the stored dtype.
+
+    A cache is checked when it is opened: the scp must list every utterance of the data
+    directory, and each ark must hold the records the scp names in it (one that an interrupted
+    copy or a full disk truncated does not); a damaged cache is one line naming the file.
+    """
 
     def __init__(self, scp: str | Path, audio: AudioTable) -> None:
         self.scp = Path(scp)
-        self._table = kaldiio.load_scp(str(self.scp))
-        missing = [utt for utt in audio.paths if utt not in self._table]
-        if missing:
-            raise ValueError(
-                f"{self.scp} lacks {len(missing)} utterance(s) of "
-                f"{audio.data_dir / 'wav.scp'}, e.g. {missing[:3]}; re-run stage 2 with --force"
+        try:
+            self._view = read_view(self.scp)
+            problem = read_view_problem(self._view, self.scp, audio.paths)
+        except FileNotFoundError:
+            problem = f"{self.scp} is missing"
+        except TableError as err:
+            problem = str(err)
+        if problem is not None:
+            raise DamagedCacheError(
+                f"damaged feature cache of {audio.data_dir}: {problem}; re-run stage 2"
             )
 
     def __getitem__(self, utt: str) -> np.ndarray:
-        feats = np.asarray(self._table[utt], dtype=np.float32)
+        ark, offset, line = self._view[utt]
+        try:
+            feats = np.asarray(kaldiio.load_mat(f"{ark}:{offset}"), dtype=np.float32)
+        except (AssertionError, ValueError, EOFError, OSError) as err:  # kaldiio asserts
+            raise DamagedCacheError(
+                f"{self.scp}:{line}: cannot read the features of {utt} from {ark} at byte "
+                f"{offset} ({err or type(err).__name__}); re-run stage 2"
+            ) from None
         return feats if feats.ndim == 3 else feats[:, None, :]  # a plain Kaldi matrix: C = 1
 
 
