@@ -163,6 +163,7 @@ done
 python -m antispoof.bin.check_run --recipe_dir "$(pwd)" --stage "${stage}" \
   --stop_stage "${stop_stage}" --corpora "${corpus_roots[*]}" --train_set "${train_set}" \
   --dev_set "${dev_set}" --test_sets "${test_sets}" --config "${config}" --exp_dir "${exp_dir}" \
+  --cache "${cache}" --cache_budget "${cache_budget}" --cache_dtype "${cache_dtype}" \
   "${check_args[@]}"
 
 # Checks a stage marker: sets ${verdict} (one line for the log) and ${marker_status}: 0 current,

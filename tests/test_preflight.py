@@ -111,6 +111,14 @@ def test_exp_dir_must_hold_an_experiment(recipe):
     )
 
 
+def test_cache_options_must_be_ones_stage_2_knows(recipe):
+    problems = check_run(plan(recipe, cache="some", cache_budget="half", cache_dtype="bfloat16"))
+    assert problems[0] == "--cache some: not one of auto, all, none"
+    assert problems[1] == "--cache_dtype bfloat16: not one of float32, float16"
+    assert problems[2].startswith("--cache_budget 'half' is not a size")
+    assert check_run(plan(recipe, cache="none", cache_budget="1.5T", cache_dtype="float16")) == []
+
+
 def test_every_corpus_has_its_sets_declared():
     corpora = sorted(path.name for path in (REPO / "local").iterdir() if path.is_dir())
     assert sorted(CORPUS_SETS) == corpora
@@ -123,10 +131,21 @@ def run_sh(recipe: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_run_sh_stops_before_any_work_and_leaves_nothing(recipe):
     before = sorted(path.relative_to(recipe) for path in recipe.rglob("*"))
-    result = run_sh(recipe, "--stage", "2", "--config", "conf/tiny.yaml", "--train_set", "trian")
+    result = run_sh(
+        recipe,
+        "--stage",
+        "2",
+        "--config",
+        "conf/tiny.yaml",
+        "--train_set",
+        "trian",
+        "--cache_budget",
+        "200%",
+    )
     assert result.returncode == 1, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert "--train_set trian: no data set" in result.stderr
+    assert "--cache_budget '200%': a share of the free space is <= 100%" in result.stderr
     assert "the sets are dev, eval, train" in result.stderr
     after = sorted(
         path.relative_to(recipe) for path in recipe.rglob("*") if path.name != ".run.lock"

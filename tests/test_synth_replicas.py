@@ -43,8 +43,10 @@ def snr_db(reference: np.ndarray, other: np.ndarray) -> float:
 # --------------------------------------------------------------------------- layout
 
 
-def test_one_marker_and_three_parts(db: Path) -> None:
+def test_three_parts_each_marked_complete(db: Path) -> None:
     assert sorted(p.name for p in db.iterdir()) == [".complete", "LA", "df21", "itw"]
+    # A recipe pointed at a replica alone (egs/in_the_wild, egs/asvspoof2021_df) finds it whole.
+    assert (db / "df21" / ".complete").is_file() and (db / "itw" / ".complete").is_file()
     assert not list(db.parent.glob(".mini.tmp-*"))
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from antispoof.config import resolve_file
 from antispoof.corpora.sets import CORPUS_SETS
+from antispoof.data.cache_plan import DEFAULT_BUDGET, POLICIES, CachePlanError, parse_budget
+from antispoof.data.feature_store import DEFAULT_DTYPE, DTYPES
 from antispoof.registry import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +36,9 @@ class RunPlan:
     configs: Sequence[str]  # relative to the recipe
     run_overrides: Sequence[Sequence[str]]  # the overrides of each run of each config
     exp_dir: str
+    cache: str = "auto"
+    cache_budget: str = DEFAULT_BUDGET
+    cache_dtype: str = DEFAULT_DTYPE
 
     def runs(self, stage: int) -> bool:
         return self.stage <= stage <= self.stop_stage
@@ -46,6 +51,7 @@ def check_run(plan: RunPlan) -> list[str]:
         *_set_problems(plan),
         *_config_problems(plan),
         *_exp_dir_problems(plan),
+        *_cache_problems(plan),
     ]
 
 
@@ -124,6 +130,19 @@ def _exp_dir_problems(plan: RunPlan) -> list[str]:
         state = "does not exist" if not path.exists() else "holds no config.yaml"
         return [f"--exp_dir {plan.exp_dir}: {path} {state}; give a trained experiment directory"]
     return []
+
+
+def _cache_problems(plan: RunPlan) -> list[str]:
+    problems = []
+    if plan.cache not in POLICIES:
+        problems.append(f"--cache {plan.cache}: not one of {', '.join(POLICIES)}")
+    if plan.cache_dtype not in DTYPES:
+        problems.append(f"--cache_dtype {plan.cache_dtype}: not one of {', '.join(DTYPES)}")
+    try:
+        parse_budget(plan.cache_budget, free=0)
+    except CachePlanError as err:
+        problems.append(str(err))
+    return problems
 
 
 def _in_recipe(plan: RunPlan, path: str) -> Path:

@@ -1,4 +1,4 @@
-"""Size the stage-2 caches of a run, decide which to make, and print the plan.
+r"""Size the stage-2 caches of a run, decide which to make, and print the plan.
 
 Usage:
     python -m antispoof.bin.cache_plan [--cache auto|all|none] [--cache_budget 50%] \

@@ -3,14 +3,15 @@ r"""Check a run's corpora, data sets, configs and experiment before any stage do
 Usage:
     python -m antispoof.bin.check_run --recipe_dir egs/mini --stage 0 --stop_stage 5 \
         --corpora "mini=db/mini" --train_set train --dev_set dev --test_sets "dev eval" \
-        --config "conf/a.yaml conf/b.yaml" [--run_override "train.seed=1" ...] [--exp_dir DIR]
+        --config "conf/a.yaml conf/b.yaml" [--run_override "train.seed=1" ...] [--exp_dir DIR] \
+        [--cache auto] [--cache_budget 50%] [--cache_dtype float32]
 
 run.sh calls it before stage 0. Every named corpus must have local/<corpus>/ and, when stage 1
 runs without stage 0, a complete copy; every named data set must exist under <recipe>/data/ or
 be one that a corpus's stage 1 in this run writes; every config must exist and resolve with the
 overrides of each of its runs (one --run_override per run: the seeds); --exp_dir must hold a
-config.yaml. Each problem is one line on stderr, all of them at once; exit status 1. Nothing is
-written.
+config.yaml; the stage-2 cache options must be ones stage 2 knows. Each problem is one line on
+stderr, all of them at once; exit status 1. Nothing is written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import sys
 from pathlib import Path
 
 from antispoof.bin._cli import run_main
+from antispoof.data.cache_plan import DEFAULT_BUDGET
+from antispoof.data.feature_store import DEFAULT_DTYPE
 from antispoof.preflight import RunPlan, check_run
 
 
@@ -41,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         help="the space-separated overrides of one run (repeat per run)",
     )
     parser.add_argument("--exp_dir", default="")
+    parser.add_argument("--cache", default="auto")
+    parser.add_argument("--cache_budget", default=DEFAULT_BUDGET)
+    parser.add_argument("--cache_dtype", default=DEFAULT_DTYPE)
     args = parser.parse_args(argv)
     corpora = []
     for pair in args.corpora.split():
@@ -59,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         configs=args.config.split(),
         run_overrides=[text.split() for text in (args.run_override or [""])],
         exp_dir=args.exp_dir,
+        cache=args.cache,
+        cache_budget=args.cache_budget,
+        cache_dtype=args.cache_dtype,
     )
     problems = check_run(plan)
     for problem in problems:

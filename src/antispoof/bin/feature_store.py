@@ -1,4 +1,4 @@
-"""Keep a branch's feature store (antispoof.data.feature_store) for steps/make_feats.sh.
+r"""Keep a branch's feature store (antispoof.data.feature_store) for steps/make_feats.sh.
 
 Usage:
     python -m antispoof.bin.feature_store prepare --store dump/<tag>/store.float32 \

@@ -2,7 +2,8 @@
     python -m antispoof.bin.make_mini_corpus --out_dir <db_root> [--seed 0] [--scale 1.0] [--nj 2]
 
 Synthesise the deterministic "mini" corpus and mark it with `<db_root>/.complete`. Does nothing
-if the marker exists. Three parts, each in the exact layout of a real corpus:
+if the marker exists. Three parts, each in the exact layout of a real corpus and each marked
+complete, as stage 0 marks a corpus it got:
 
     <db_root>/LA/     ASVspoof 2019 LA (train, dev, eval; antispoof.synth.la2019_layout)
     <db_root>/df21/   ASVspoof 2021 DF evaluation data (antispoof.synth.df2021_layout)
@@ -60,6 +61,8 @@ def write_replicas(root: Path, seed: int, scale: float, nj: int) -> dict[str, li
                 pass
     for name, module in REPLICAS.items():
         module.write_metadata(root / name, plans[name])
+        # Each replica stands in for a corpus root that stage 0 would have got and marked.
+        (root / name / COMPLETE_MARKER).touch()
     return plans
 
 
