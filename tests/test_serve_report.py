@@ -1,15 +1,18 @@
 """What the page of `serve` says in words (antispoof.serve.report, no web library needed): LLRs
-as odds, the decision rules, the model's card with what it cannot tell, the waveform envelope."""
+as odds, the decision rules, the model's card with what it cannot tell, the waveform envelope;
+and what `serve` says where the `demo` extra is not installed."""
 
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
+from antispoof.bin import serve
 from antispoof.decision import CALIBRATED, DEV_EER_THRESHOLD, NATURAL, NO_RULE, DecisionRule
 from antispoof.evaluation.calibration import Calibration
 from antispoof.inference import ModelInfo, ScoringSettings, SpoofDetector, WindowScorer, card_text
@@ -118,3 +121,9 @@ def test_the_envelope_is_each_stretch_peak(tmp_path: Path):
     stretch = np.arange(len(noise)) * 7 // len(noise)
     expected = [float(np.abs(noise[stretch == k]).max()) for k in range(7)]
     assert waveform_envelope(tmp_path / "noise.wav", points=7) == pytest.approx(expected, abs=1e-4)
+
+
+def test_serve_without_the_demo_extra_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if not installed
+    with pytest.raises(ValueError, match=r"serve needs the `demo` extra .* pip install -e"):
+        serve.main(["--port", "0"])
