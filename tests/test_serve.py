@@ -522,9 +522,9 @@ def test_the_page_in_a_real_browser(served, browser, test_files, tmp_path, monke
     browser.get(served.url + "/")
     assert browser.find_element(By.ID, "model-name").text == "aasist"
     limits = browser.find_element(By.ID, "model-limits").text
-    assert "close to chance" in limits and "43 %" in limits
+    assert "close to chance" in limits and "43.01 %" in limits
     card = browser.find_element(By.ID, "model-card").get_attribute("textContent")
-    assert "ASVspoof 2019 LA train only" in card and "MIT" in card and "In-the-Wild" in card
+    assert "22,800 spoofed training" in card and "MIT" in card and "In-the-Wild" in card
     assert "Not calibrated" in browser.find_element(By.ID, "model-decision").text
 
     # Real speech and TTS, chosen together.

@@ -5,7 +5,9 @@ and what `serve` says where the `demo` extra is not installed."""
 from __future__ import annotations
 
 import math
+import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +23,11 @@ from antispoof.serve.report import (
     decision_in_words,
     llr_in_words,
     model_card,
+    real_world_limit,
     times,
     waveform_envelope,
 )
+from antispoof.zoo import TrainingData, zoo_model
 
 CALIBRATION = Calibration(
     scale=2.0, offset=0.5, fitted_on="data/dev", n_bonafide=10, n_spoof=90, eer_threshold=0.1
@@ -81,16 +85,33 @@ def test_each_rule_says_whether_its_scores_are_likelihood_ratios():
 
 def test_a_published_card_has_training_data_licence_figures_protocols_and_limits():
     card = model_card(detector(DecisionRule(NATURAL, "-"), card={"name": "aasist"}))
-    assert card.card.startswith(card_text("aasist"))  # every fact starts from card_text
-    assert "ASVspoof 2019 LA train only" in card.card
-    assert "MIT" in card.card and "EER 0.83 %" in card.card
-    assert "first 64,600 samples" in card.card and "Speech Anti-Spoofing Arena" in card.card
-    assert "43.01 % on In-the-Wild" in card.card
+    assert card.card.startswith(card_text("aasist"))  # every fact starts from the zoo's card
+    assert "2,580 bona fide and 22,800 spoofed training utterances" in " ".join(card.card.split())
+    assert "MIT" in card.card and "EER % 0.83 [P]" in card.card
+    assert "In-the-Wild: EER % 43.01 [A]" in card.card
+    assert re.search(r"\[A\] +the Speech Anti-Spoofing Arena's", card.card)
+    assert re.search(r"\[P\] +the paper's protocol", card.card)
     # What it cannot tell comes first: real-world audio is close to chance for it.
-    assert "close to chance" in card.limits[0] and "43 %" in card.limits[0]
+    assert "close to chance" in card.limits[0] and "43.01 % [A]" in card.limits[0]
     assert card.decision.startswith("Not calibrated")
+    # No real-world figure: the page says that it is unknown, not that it is fine.
     light = model_card(detector(DecisionRule(NATURAL, "-"), card={"name": "aasist-l"}))
-    assert "EER 0.99 %" in light.card and "close to chance" in light.limits[0]
+    assert "EER % 0.99 [P]" in light.card and "[A]" not in light.card
+    assert light.limits[0].startswith("No figure on real-world audio is published for it")
+
+
+def test_the_real_world_limit_follows_the_in_the_wild_figure_and_the_training_data():
+    # A held-out figure well below chance is given as an error rate, not as "close to chance".
+    nes2net = real_world_limit(zoo_model("nes2net-x").card)
+    assert "8.48 % [A]" in nes2net and "close to chance" not in nes2net
+    assert nes2net.startswith("On real-world audio its equal error rate on In-the-Wild")
+    # A model whose training data hold In-the-Wild has no held-out figure there.
+    card = zoo_model("antideepfake-mms-1b").card
+    assert "3.3 % [A]" in real_world_limit(card)
+    trained_on_it = replace(card, training_data=(*card.training_data, TrainingData("ITW", "all")))
+    assert real_world_limit(trained_on_it).startswith(
+        "In-the-Wild is in its training data, so its 3.3 % [A] equal error rate there is no held"
+    )
 
 
 def test_an_experiment_has_no_published_card_and_says_so():

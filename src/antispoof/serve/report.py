@@ -3,10 +3,9 @@ answered (its card), what its decision and LLR mean, what it cannot tell, and th
 the timeline is drawn over.
 
 Every fact about a model comes through one function, `model_card`, which starts from
-`antispoof.inference.card_text` (a published model's card) and adds what that card does not
-hold yet: the training data, the protocol of each published figure, and the figures measured
-under real-world conditions (the Speech Anti-Spoofing Arena's, docs/research/papers.md section
-F). When the published models get richer cards, `model_card` is the one place to re-point.
+`antispoof.inference.card_text` (a published model's zoo card: training data, licence, figures
+with their protocol) and adds the protocols in words, what its training corpus is in words, and
+what its In-the-Wild figure means for a real-world recording (`real_world_limit`).
 
 This module imports no web library: it is tested without the `demo` extra.
 """
@@ -24,6 +23,7 @@ from antispoof.decision import CALIBRATED, DEV_EER_THRESHOLD, NATURAL, DecisionR
 
 if TYPE_CHECKING:
     from antispoof.inference import SpoofDetector
+    from antispoof.zoo.cards import ModelCard as ZooCard
 
 ENVELOPE_POINTS = 600  # the waveform's resolution on the timeline: about one per pixel
 EVEN_ODDS_LLR = 0.05  # |LLR| below this (odds under 1.05 to 1): "about as likely either way"
@@ -40,60 +40,15 @@ class ModelCard:
     limits: tuple[str, ...]  # what it cannot tell
 
 
-@dataclass(frozen=True)
-class _PublishedFacts:
-    """What a published model's card does not say yet (antispoof.published holds neither the
-    training data nor the protocols)."""
-
-    training_data: str
-    protocol: str  # of the figures card_text gives
-    arena: str  # the Arena's figures, with their protocol
-    real_world: str  # what they mean for a person checking a recording
-
-
-_LA2019_TRAIN = (
-    "ASVspoof 2019 LA train only: 2,580 bona fide and 22,800 spoofed utterances of 20 "
-    "speakers, English read speech (VCTK), studio-clean, spoofed by 6 speech synthesis and "
-    "voice conversion systems of 2019 (A01-A06)"
-)
-_OFFICIAL_PROTOCOL = (
-    "ASVspoof 2019 LA eval (13 attacks, 11 of them unseen in training), scored as the authors "
-    "score it: the first 64,600 samples (4.04 s) of each utterance, repeat-padded"
-)
-_ARENA_PROTOCOL = (
-    "the Speech Anti-Spoofing Arena's protocol: every trial of each set, the first ~4 s, the "
-    "released checkpoint re-scored"
-)
-_PUBLISHED_FACTS = {
-    "aasist": _PublishedFacts(
-        training_data=_LA2019_TRAIN,
-        protocol=_OFFICIAL_PROTOCOL,
-        arena=(
-            f"EER 12.35 % on ASVspoof 2021 LA eval, 17.04 % on 2021 DF eval, 43.01 % on "
-            f"In-the-Wild ({_ARENA_PROTOCOL})"
-        ),
-        real_world=(
-            "On real-world audio it is close to chance: the Speech Anti-Spoofing Arena measures "
-            "its equal error rate on In-the-Wild (celebrities and politicians, genuine and "
-            "deepfaked, from the web) at 43 %, where a coin toss gives 50 %. A verdict of this "
-            "model on a recording from a phone, a messaging app or the web says next to nothing."
-        ),
-    ),
-    "aasist-l": _PublishedFacts(
-        training_data=_LA2019_TRAIN,
-        protocol=_OFFICIAL_PROTOCOL,
-        arena=(
-            "none published for AASIST-L (AASIST, trained on the same data: 43.01 % EER on "
-            f"In-the-Wild, {_ARENA_PROTOCOL})"
-        ),
-        real_world=(
-            "On real-world audio expect it to be close to chance: AASIST, its larger sibling "
-            "trained on the same data, has a 43 % equal error rate on In-the-Wild in the Speech "
-            "Anti-Spoofing Arena (a coin toss gives 50 %). A verdict of this model on a "
-            "recording from a phone, a messaging app or the web says next to nothing."
-        ),
+# What a person checking a recording should know about a training corpus beyond its name.
+_CORPUS_IN_WORDS = {
+    "asvspoof2019la": (
+        "ASVspoof 2019 LA: 2,580 bona fide and 22,800 spoofed training utterances of 20 "
+        "speakers, English read speech (VCTK), studio-clean, spoofed by 6 speech synthesis and "
+        "voice conversion systems of 2019 (A01-A06)"
     ),
 }
+CHANCE_EER = 30.0  # an In-the-Wild EER (%) at or above this is "close to chance" in the words
 _EVERY_MODEL_LIMITS = (
     "A verdict is evidence under this model's training conditions, not proof. It cannot tell "
     "who is speaking, whether what is said is true, or whether a genuine recording was cut "
@@ -107,23 +62,24 @@ _EVERY_MODEL_LIMITS = (
 def model_card(detector: SpoofDetector) -> ModelCard:
     """Everything the page says about the model that answered (see the module doc)."""
     from antispoof.inference import card_text
+    from antispoof.zoo import zoo_model
+    from antispoof.zoo.cards import PROTOCOLS, canonical_corpus, card_rows
 
     info = detector.info
-    published = info.card["name"] if info.card else None
     decision = decision_in_words(detector.rule)
-    if published is not None:
-        facts = _PUBLISHED_FACTS.get(published)
-        lines = [card_text(published)]
-        limits = list(_EVERY_MODEL_LIMITS)
-        if facts is not None:
-            lines += [
-                f"  trained on: {facts.training_data}",
-                f"  protocol of the published figures: {facts.protocol}",
-                f"  real-world figures: {facts.arena}",
-            ]
-            limits.insert(0, facts.real_world)
-        return ModelCard(info.name, info.description, "\n".join(lines), decision, tuple(limits))
-    card = (
+    if info.card is not None:
+        card = zoo_model(info.card["name"]).card
+        lines = [card_text(card.name)]
+        corpora = dict.fromkeys(canonical_corpus(data.corpus) for data in card.training_data)
+        for key in sorted(corpora.keys() & _CORPUS_IN_WORDS.keys()):
+            lines += card_rows("about its data", _CORPUS_IN_WORDS[key])
+        for protocol in dict.fromkeys(figure.protocol for figure in card.figures):
+            lines += card_rows(f"[{protocol}]", PROTOCOLS[protocol])
+        return ModelCard(
+            info.name, info.description, "\n".join(lines), decision,
+            (real_world_limit(card), *_EVERY_MODEL_LIMITS),
+        )  # fmt: skip
+    text = (
         f"{info.name}: {info.description}\n  weights sha256: {info.weights_sha256}\n"
         "  an experiment of this repository, with no published card: its training set is its "
         "recipe's (config.yaml), its measured figures are in its RESULTS.md and "
@@ -134,7 +90,42 @@ def model_card(detector: SpoofDetector) -> ModelCard:
         "evaluated on one); without them, nothing is known beyond its training conditions.",
         *_EVERY_MODEL_LIMITS,
     )
-    return ModelCard(info.name, info.description, card, decision, limits)
+    return ModelCard(info.name, info.description, text, decision, limits)
+
+
+def real_world_limit(card: ZooCard) -> str:
+    """What a published model's In-the-Wild figure (celebrities and politicians, genuine and
+    deepfaked, from the web) means for a recording from a phone, a messaging app or the web."""
+    from antispoof.zoo.cards import canonical_corpus
+
+    wild = [f for f in card.figures if canonical_corpus(f.evaluation) == "inthewild"]
+    if not wild:
+        return (
+            "No figure on real-world audio is published for it: how it does on a recording from "
+            "a phone, a messaging app or the web is unknown; models trained on studio speech "
+            "alone are often close to chance there."
+        )
+    figure = min(wild, key=lambda f: f.value)
+    measured = (
+        f"its equal error rate on In-the-Wild (celebrities and politicians, genuine and "
+        f"deepfaked, from the web) is {figure.value:g} % [{figure.protocol}], where a coin toss "
+        "gives 50 %"
+    )
+    if any(canonical_corpus(data.corpus) == "inthewild" for data in card.training_data):
+        return (
+            f"In-the-Wild is in its training data, so its {figure.value:g} % [{figure.protocol}] "
+            "equal error rate there is no held-out figure: how it does on new real-world audio "
+            "is not measured."
+        )
+    if figure.value >= CHANCE_EER:
+        return (
+            f"On real-world audio it is close to chance: {measured}. A verdict of this model on "
+            "a recording from a phone, a messaging app or the web says next to nothing."
+        )
+    return (
+        f"On real-world audio {measured}: about {figure.value:.0f} in 100 recordings would be "
+        "misjudged at the equal-error threshold, more on audio unlike its training data."
+    )
 
 
 def decision_in_words(rule: DecisionRule) -> str:

@@ -136,13 +136,18 @@ _CORPUS_ALIASES = {
 }
 
 
+def card_rows(label: str, text: str, width: int = 96) -> list[str]:
+    """One labelled row of a card, wrapped under its text's first column."""
+    return textwrap.wrap(
+        text, width, initial_indent=f"  {label:<15}", subsequent_indent=" " * 17
+    ) or [f"  {label}"]
+
+
 def render_card(card: ModelCard, width: int = 96) -> str:
     """The card as text: one block, the figures one per line with protocol and source."""
 
     def wrap(label: str, text: str) -> list[str]:
-        return textwrap.wrap(
-            text, width, initial_indent=f"  {label:<15}", subsequent_indent=" " * 17
-        ) or [f"  {label}"]
+        return card_rows(label, text, width)
 
     lines = [f"{card.name}: {card.title}"]
     lines += wrap("architecture", card.architecture)
