@@ -30,6 +30,7 @@ from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
 from antispoof.frontends.common import (
     WHOLE_INPUT,
     ModelNotFoundError,
+    batch_extent,
     locate_pretrained,
     resolve_settings,
 )
@@ -223,7 +224,8 @@ class Whisper(Frontend):
         self, wav: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = lengths.to(device=wav.device, dtype=torch.long)
-        longest = int(lengths.max())
+        width = wav.shape[1]
+        longest = batch_extent(lengths, width)
         if longest > self.window:
             raise ValueError(
                 f"whisper encodes at most {self.window / SAMPLE_RATE:g} s ({self.window} "
@@ -239,7 +241,7 @@ class Whisper(Frontend):
             hidden = self.encoder(self.log_mel(wav)).last_hidden_state
         own_frames = (lengths // ENCODER_HOP).clamp(min=1)
         frame_lengths = self.spec.num_frames(lengths)
-        frames = int(frame_lengths.max())
+        frames = batch_extent(frame_lengths, int(self.spec.num_frames(width)))
         # Output frame t is the utterance's encoder frame t mod its own frame count: the whole
         # sequence repeated (tile), never the padding's frames.
         source = torch.arange(frames, device=wav.device)[None] % own_frames[:, None]
