@@ -284,7 +284,8 @@ def export_detector(
     """Export the scoring path of `detector` (with its resolved `config`; `model` names where it
     came from, for the metadata) to `out` as `file_format` (onnx or torchscript), on windows of
     `window` seconds (default: the config's scoring window). The file takes its name only once
-    it matches torch within TOLERANCE on a random check input; an ExportError says why not."""
+    it matches torch within TOLERANCE on a random check input; an ExportError says why not. The
+    detector is left on the CPU, in eval mode, its parameters frozen (WindowScorer)."""
     if file_format not in FORMATS:
         raise ExportError(f"unknown format {file_format!r}; choose one of: {', '.join(FORMATS)}")
     reason = refusal(detector)
