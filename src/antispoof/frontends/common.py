@@ -1,6 +1,7 @@
 """What several frontends share: settings completed from a constructor, the context of a frontend
-whose every frame sees its whole input, how a pretrained model's name is located, the error for
-one that is not there, and the base of the pretrained transformer encoders (whisper, ssl)."""
+whose every frame sees its whole input, how far a batch's output reaches, how a pretrained
+model's name is located, the error for one that is not there, and the base of the pretrained
+transformer encoders (whisper, ssl)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from antispoof.frontends.base import Frontend
@@ -18,6 +20,19 @@ from antispoof.frontends.base import Frontend
 # (37 hours at 16 kHz), so a crop's margin, clipped to the utterance, is the whole utterance.
 # A Python int, never a tensor, so `margin` arithmetic cannot overflow.
 WHOLE_INPUT = 2**31 - 1
+
+
+def batch_extent(lengths: torch.Tensor, full: int) -> int:
+    """How many samples or frames a batch's output spans: the longest of `lengths`.
+
+    While torch.export traces a graph (antispoof.export: the scoring path on full windows),
+    `full`, what a batch of windows that fill the waveform gives: `lengths` has no values then,
+    and an int read from it would make the graph's shapes depend on its data, which torch.export
+    refuses. Outside export the result is `int(lengths.max())`, bit for bit.
+    """
+    if torch.compiler.is_exporting():
+        return full
+    return int(lengths.max())
 
 
 class ModelNotFoundError(FileNotFoundError):

@@ -64,7 +64,7 @@ from typing import Any
 import torch
 
 from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
-from antispoof.frontends.common import resolve_settings
+from antispoof.frontends.common import batch_extent, resolve_settings
 from antispoof.frontends.mfcc import reflect_indices
 
 PHASES = ("none", "angle", "frame_delta")
@@ -280,7 +280,7 @@ class CQT(Frontend):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = lengths.to(device=wav.device, dtype=torch.long)
         frame_lengths = self.spec.num_frames(lengths)
-        frames = int(frame_lengths.max())
+        frames = batch_extent(frame_lengths, int(self.spec.num_frames(wav.shape[1])))
         # Half precision would lose the 100 dB range of the log power; the CQT stays in the
         # buffers' dtype.
         with torch.autocast(wav.device.type, enabled=False):

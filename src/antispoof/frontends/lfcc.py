@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
-from antispoof.frontends.common import resolve_settings
+from antispoof.frontends.common import batch_extent, resolve_settings
 
 # MATLAB's eps (2^-52), added before the log exactly as extract_lfcc.m does.
 MATLAB_EPS = 2.220446049250313e-16
@@ -168,7 +168,7 @@ class LFCC(Frontend):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = lengths.to(device=wav.device, dtype=torch.long)
         frame_lengths = self.spec.num_frames(lengths)
-        frames = int(frame_lengths.max())
+        frames = batch_extent(frame_lengths, int(self.spec.num_frames(wav.shape[1])))
         # Autocast would run the filterbank product in half precision, where |FFT|^2 of a loud
         # frame overflows; LFCC is a small part of the work, so it stays in the buffers' dtype.
         with torch.autocast(wav.device.type, enabled=False):

@@ -25,7 +25,7 @@ import torch
 import torchaudio
 
 from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
-from antispoof.frontends.common import WHOLE_INPUT, resolve_settings
+from antispoof.frontends.common import WHOLE_INPUT, batch_extent, resolve_settings
 
 # torchaudio's AmplitudeToDB floor under the power before the log.
 POWER_FLOOR = 1e-10
@@ -129,7 +129,7 @@ class TorchaudioCepstra(Frontend):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = lengths.to(device=wav.device, dtype=torch.long)
         frame_lengths = self.spec.num_frames(lengths)
-        frames = int(frame_lengths.max())
+        frames = batch_extent(frame_lengths, int(self.spec.num_frames(wav.shape[1])))
         half = self.n_fft // 2
         # Half precision would overflow the power of a loud frame; the features are cheap.
         with torch.autocast(wav.device.type, enabled=False):

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
-from antispoof.frontends.common import resolve_settings
+from antispoof.frontends.common import batch_extent, resolve_settings
 
 
 @FRONTENDS.register("raw")
@@ -51,7 +51,7 @@ class Raw(Frontend):
         self, wav: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = lengths.to(device=wav.device, dtype=torch.long)
-        samples = int(lengths.max())
+        samples = batch_extent(lengths, wav.shape[1])
         inside = torch.arange(samples, device=wav.device) < lengths[:, None]
         feats = wav[:, :samples].masked_fill(~inside, 0.0)
         return feats[:, None, :, None], lengths

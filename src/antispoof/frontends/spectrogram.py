@@ -41,7 +41,7 @@ from typing import Any
 import torch
 
 from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
-from antispoof.frontends.common import resolve_settings
+from antispoof.frontends.common import batch_extent, resolve_settings
 from antispoof.frontends.mfcc import reflect_indices
 
 WINDOWS = ("hann", "hamming", "blackman", "povey", "rectangular")
@@ -198,7 +198,7 @@ class Spectrogram(Frontend):
         conf = self.conf
         lengths = lengths.to(device=wav.device, dtype=torch.long)
         frame_lengths = self.spec.num_frames(lengths)
-        frames = int(frame_lengths.max())
+        frames = batch_extent(frame_lengths, int(self.spec.num_frames(wav.shape[1])))
         hop, win, n_fft = conf["hop_length"], conf["win_length"], conf["n_fft"]
         coefficient = conf["pre_emphasis"]
         # The power of a loud frame overflows half precision.

@@ -45,6 +45,7 @@ from antispoof.frontends.common import (
     WHOLE_INPUT,
     ModelNotFoundError,
     PretrainedEncoder,
+    batch_extent,
     check_gradient_checkpointing,
     enable_gradient_checkpointing,
     locate_pretrained,
@@ -346,7 +347,7 @@ class SSL(PretrainedEncoder):
         self, wav: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         receptive = self.spec.frame_length
-        samples = max(int(lengths.max()), receptive)
+        samples = max(batch_extent(lengths, wav.shape[1]), receptive)
         wav = nn.functional.pad(wav[:, :samples], (0, max(0, samples - wav.shape[1])))
         inside = torch.arange(samples, device=wav.device) < lengths[:, None]
         wav = wav.float().masked_fill(~inside, 0.0)
@@ -359,11 +360,14 @@ class SSL(PretrainedEncoder):
         # An utterance shorter than the receptive field is zero-padded to one frame.
         extent = lengths.clamp(min=receptive)
         frame_lengths = self.encoder._get_feat_extract_output_lengths(extent).long()
-        frames = int(frame_lengths.max())
         if self.uses_mask:
             mask = (torch.arange(samples, device=wav.device) < extent[:, None]).long()
-            feats = self._hidden_states(wav, mask)[:, :, :frames]
+            hidden = self._hidden_states(wav, mask)
+            # Windows that fill the batch (export) have every frame the encoder gives.
+            frames = batch_extent(frame_lengths, hidden.shape[2])
+            feats = hidden[:, :, :frames]
         else:
+            frames = int(frame_lengths.max())
             feats = wav.new_zeros(wav.shape[0], len(self.layers), frames, self.spec.dim)
             for i, extent_i in enumerate(extent.tolist()):
                 alone = self._hidden_states(wav[i : i + 1, :extent_i], None)

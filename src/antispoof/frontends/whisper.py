@@ -31,6 +31,7 @@ from antispoof.frontends.common import (
     WHOLE_INPUT,
     ModelNotFoundError,
     PretrainedEncoder,
+    batch_extent,
     check_gradient_checkpointing,
     enable_gradient_checkpointing,
     locate_pretrained,
@@ -207,7 +208,8 @@ class Whisper(PretrainedEncoder):
         self, wav: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = lengths.to(device=wav.device, dtype=torch.long)
-        longest = int(lengths.max())
+        width = wav.shape[1]
+        longest = batch_extent(lengths, width)
         if longest > self.window:
             raise ValueError(
                 f"whisper encodes at most {self.window / SAMPLE_RATE:g} s ({self.window} "
@@ -223,7 +225,7 @@ class Whisper(PretrainedEncoder):
             hidden = self.encoder(self.log_mel(wav)).last_hidden_state
         own_frames = (lengths // ENCODER_HOP).clamp(min=1)
         frame_lengths = self.spec.num_frames(lengths)
-        frames = int(frame_lengths.max())
+        frames = batch_extent(frame_lengths, int(self.spec.num_frames(width)))
         # Output frame t is the utterance's encoder frame t mod its own frame count: the whole
         # sequence repeated (tile), never the padding's frames.
         source = torch.arange(frames, device=wav.device)[None] % own_frames[:, None]

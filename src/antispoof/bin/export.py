@@ -1,0 +1,89 @@
+r"""Export a detector's scoring path to ONNX or TorchScript: windows of waveform in, scores out.
+
+Usage:
+    python -m antispoof.bin.export --model <published name | exp dir> \
+        --format onnx|torchscript --out FILE [--checkpoint best|last|PATH] [--weights FILE] \
+        [--window_seconds S]
+
+    python -m antispoof.bin.export --model aasist --format onnx --out aasist.onnx
+    python -m antispoof.bin.export --model exp/<tag> --checkpoint last --format torchscript \
+        --out model.pt
+
+--model: a published model by name (aasist, aasist-l; --weights FILE gives a local copy) or an
+experiment directory (its config.yaml and checkpoints/<--checkpoint>.pt, default best), as
+detect takes it.
+
+The file scores windows of waveform as the detector scores a batch of full windows (see
+antispoof.export): input `waveform`, float32 (batch, samples), mono at the model's sample rate,
+`samples` the model's scoring window (inference.segment_seconds, else train.crop_seconds; 64,600
+for AASIST), or --window_seconds; outputs `score` (batch,), higher for more bona fide, and, for
+a model with a softmax output layer, `log_odds` (batch,), its own decision (bona fide when
+>= 0). The batch axis is dynamic, the time axis fixed. Cutting a file into windows, averaging
+and calibrated decisions stay with the caller (detect). ONNX files run in ONNX Runtime
+(antispoof.export.OnnxDetector), TorchScript files with torch.jit.load, without antispoof.
+
+Metadata (ONNX metadata_props; TorchScript _extra_files["antispoof.json"]): sample rate, window,
+input and output names, the model, the sha256 of its resolved config and of its weights, the
+resolved config, the exporter, the antispoof and torch versions.
+
+The file is checked against torch on a random check input before it takes its name (largest
+absolute difference at most 1e-4, else nothing is written); the line printed says what was
+written and that difference. An experiment that scores whole files in one pass (inference.mode
+full), and a wav2vec2 encoder without an attention mask, are refused with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from antispoof.bin import detect
+from antispoof.bin._cli import run_main
+from antispoof.detector import Detector
+from antispoof.export import FORMATS, export_detector
+from antispoof.published import PUBLISHED
+
+log = logging.getLogger("antispoof.export")
+
+
+def load_for_export(
+    spec: str, checkpoint: str | None, weights: Path | None
+) -> tuple[dict[str, Any], Detector]:
+    """`(config, detector)` on the CPU of a published model name or an experiment directory:
+    the one place this command loads a model (detect's loader)."""
+    model = detect.load_model(spec, checkpoint, weights, torch.device("cpu"))
+    log.info("model: %s", model.description)
+    return model.config, model.detector
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model", required=True, help=f"an experiment directory or {', '.join(PUBLISHED)}"
+    )
+    parser.add_argument("--format", required=True, choices=FORMATS)
+    parser.add_argument("--out", required=True, type=Path, help="the file to write")
+    parser.add_argument(
+        "--checkpoint", help="of an experiment: best (default), last, or a checkpoint path"
+    )
+    parser.add_argument("--weights", type=Path, help="a local copy of a published model")
+    parser.add_argument(
+        "--window_seconds", type=float, help="the window (default: the model's scoring window)"
+    )
+    args = parser.parse_args(argv)
+    config, detector = load_for_export(args.model, args.checkpoint, args.weights)
+    report = export_detector(
+        config, detector, args.out, args.format, args.model, args.window_seconds
+    )
+    print(report.describe())
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main, "export")
