@@ -35,6 +35,14 @@ def batch_extent(lengths: torch.Tensor, full: int) -> int:
     return int(lengths.max())
 
 
+def batch_shortest(lengths: torch.Tensor, full: int) -> int:
+    """The shortest of `lengths`, as an int; `full` while torch.export traces a batch of windows
+    that fill the waveform (as `batch_extent`, for the same reason)."""
+    if torch.compiler.is_exporting():
+        return full
+    return int(lengths.min())
+
+
 class ModelNotFoundError(FileNotFoundError):
     """A pretrained model named by a config is neither a local directory nor in the hub cache."""
 

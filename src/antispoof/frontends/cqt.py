@@ -64,7 +64,7 @@ from typing import Any
 import torch
 
 from antispoof.frontends.base import FRONTENDS, FeatureSpec, Frontend
-from antispoof.frontends.common import batch_extent, resolve_settings
+from antispoof.frontends.common import batch_extent, batch_shortest, resolve_settings
 from antispoof.frontends.mfcc import reflect_indices
 
 PHASES = ("none", "angle", "frame_delta")
@@ -292,7 +292,7 @@ class CQT(Frontend):
                 )
             signal = signal.masked_fill(~inside, 0.0)
             # Real and imaginary parts of every bin, lowest first, as librosa stacks the octaves.
-            cqt = signal.new_empty(len(signal), frames, 2, self.spec.dim)
+            cqt = signal.new_empty(signal.shape[0], frames, 2, self.spec.dim)
             level_lengths, level = lengths, 0
             for octave, target in enumerate(self.levels):
                 while level < target:
@@ -326,10 +326,10 @@ class CQT(Frontend):
         # A row of zeros before the signal and at least one after it, as conv1d's zero padding
         # (the masks below keep each utterance's own zeros).
         padded = torch.nn.functional.pad(signal, (2 * width, 2 * width * (rows + 1) - total))
-        cut = padded.reshape(len(signal), rows + 2, 2 * width)
+        cut = padded.reshape(signal.shape[0], rows + 2, 2 * width)
         previous, current, following = self.halving.split(2 * width)
         halved = cut[:, :-2] @ previous + cut[:, 1:-1] @ current + cut[:, 2:] @ following
-        halved = halved.reshape(len(signal), rows * width)[:, :halved_length]
+        halved = halved.reshape(signal.shape[0], rows * width)[:, :halved_length]
         kept = torch.arange(halved_length, device=signal.device) < (lengths // 2)[:, None]
         return halved.masked_fill(~kept, 0.0) * math.sqrt(2.0), (lengths + 1) // 2
 
@@ -353,7 +353,12 @@ class CQT(Frontend):
         start, stop = self.octave_bins[octave]
         kernel = getattr(self, f"kernel_{octave}")
         block = self.block_samples or block_samples(signal.device)
-        step = max(1, block // (len(signal) * n_fft))
+        # An exported graph's batch axis is dynamic: blocks sized by the traced batch would fix
+        # it, so a graph takes a window's frames in one block.
+        if torch.compiler.is_exporting() or torch.jit.is_tracing():
+            step = frames
+        else:
+            step = max(1, block // (len(signal) * n_fft))
         for first in range(0, frames, step):
             spectrum = torch.fft.rfft(framed[:, first : first + step])[..., low:high]
             # (a + ib)(c + id) summed over the band's FFT bins, as librosa's
@@ -392,7 +397,7 @@ def reflected(signal: torch.Tensor, lengths: torch.Tensor, start: int, stop: int
     by mirror reflection at its own ends (`reflect_indices`). Only the stretches that lie
     outside some utterance are gathered: the samples before the shortest one's end are taken as
     they are (index arithmetic over the whole signal cost more than the CQT's FFTs)."""
-    inner = min(max(int(lengths.min()), 0), stop)
+    inner = min(max(batch_shortest(lengths, signal.shape[1]), 0), stop)
     left = signal.gather(1, reflect_indices(lengths, start, 0))
     right = signal.gather(1, reflect_indices(lengths, inner, stop))
     return torch.cat([left, signal[:, :inner], right], dim=1)
