@@ -3,7 +3,7 @@ in one run: the same windows, one 64,600-sample (4.04 s) window per file, as `de
 the published AASIST.
 
 Usage:
-    python benchmarks/onnx_speed.py [--model aasist|aasist-l] [--batches 1 8] [--repeats 7] \
+    python benchmarks/onnx_speed.py [--model aasist|NAME|EXP_DIR] [--batches 1 8] [--repeats 7] \
         [--threads 1] [--onnx FILE]
 
 The model is exported to ONNX first (into a temporary directory; `--onnx FILE` takes a file
@@ -30,7 +30,7 @@ import onnxruntime
 import torch
 
 from antispoof.export import OnnxDetector, WindowScorer, export_detector
-from antispoof.published import PUBLISHED, load_published
+from antispoof.inference import load_model
 
 
 def timings(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
@@ -48,7 +48,7 @@ def timings(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, li
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=sorted(PUBLISHED), default="aasist")
+    parser.add_argument("--model", default="aasist", help="a published name or an experiment")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
@@ -56,7 +56,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    config, detector, _ = load_published(PUBLISHED[args.model])
+    loaded = load_model(args.model)
+    config, detector = loaded.config, loaded.detector
     with tempfile.TemporaryDirectory() as work:
         path = args.onnx
         if path is None:

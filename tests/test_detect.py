@@ -291,7 +291,7 @@ def test_names_are_case_insensitive_and_list_shows_the_cards(capsys):
 
 
 def test_unknown_models_and_missing_inputs_are_errors(toy, run_detect, tmp_path):
-    with pytest.raises(ValueError, match="neither an experiment directory nor a published"):
+    with pytest.raises(ValueError, match=r"neither an experiment directory, a published model"):
         detect.main(["--ngpu", "0", "--model", "no_such_model", str(toy["clips"])])
     with pytest.raises(ValueError, match="no audio files to score"):
         detect.main(["--ngpu", "0", "--model", str(toy["softmax"]), str(tmp_path)])
@@ -434,3 +434,42 @@ def test_help_shows_the_usage():
     )
     assert result.returncode == 0 and "FILE_OR_DIR" in result.stdout
     assert "Usage:" in result.stdout
+
+
+def test_runtime_onnx_gives_torch_rows_and_carries_the_calibrated_rule(
+    toy, run_detect, tmp_path, monkeypatch
+):
+    """`--runtime onnx` exports the experiment once (into $ANTISPOOF_CACHE/onnx/) and scores in
+    ONNX Runtime: torch's rows within the export tolerance, the same calibrated decisions; an
+    exported file given as --model carries the rule it was exported with."""
+    monkeypatch.setenv("ANTISPOOF_CACHE", str(tmp_path / "cache"))
+    exp_dir = toy["ocsoftmax"]
+    clips = str(toy["clips"])
+    _, output, _ = run_detect("--model", str(exp_dir), clips)
+    calibrate_around(exp_dir, np.array([row["score"] for row in output["results"]]))
+    try:
+        _, torch_rows, _ = run_detect("--model", str(exp_dir), clips)
+        _, onnx_rows, log = run_detect("--model", str(exp_dir), "--runtime", "onnx", clips)
+        assert "exporting" in log and "ONNX Runtime" in log
+        (exported,) = (tmp_path / "cache" / "onnx").glob("ocsoftmax-*.onnx")
+        assert onnx_rows["decision_rule"] == torch_rows["decision_rule"]
+        assert onnx_rows["decision_rule"]["rule"] == "calibrated"
+        for ours, theirs in zip(onnx_rows["results"], torch_rows["results"], strict=True):
+            assert ours["path"] == theirs["path"]
+            assert ours["score"] == pytest.approx(theirs["score"], abs=1e-4)
+            assert ours["llr"] == pytest.approx(theirs["llr"], abs=1e-3)
+            assert ours["decision"] == theirs["decision"]
+            assert [s["score"] for s in ours["segments"]] == pytest.approx(
+                [s["score"] for s in theirs["segments"]], abs=1e-4
+            )
+        # Exported once: the second run finds the file.
+        _, _, log = run_detect("--model", str(exp_dir), "--runtime", "onnx", clips)
+        assert "exporting" not in log and f"ONNX file of {exp_dir}: {exported}" in log
+        # The file alone decides as the experiment did when it was exported.
+        _, from_file, _ = run_detect("--model", str(exported), clips)
+        assert from_file["decision_rule"] == torch_rows["decision_rule"]
+        assert [row["decision"] for row in from_file["results"]] == [
+            row["decision"] for row in torch_rows["results"]
+        ]
+    finally:
+        (exp_dir / "calibration.json").unlink()

@@ -11,6 +11,7 @@ more than the tolerance."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from antispoof import __version__
 from antispoof.bin import detect
 from antispoof.bin import export as export_command
 from antispoof.config import load_config, merge, resolve, resolve_file
+from antispoof.decision import NATURAL
 from antispoof.detector import Detector, build_detector
 from antispoof.export import (
     FORMATS,
@@ -34,18 +36,15 @@ from antispoof.export import (
     ExportError,
     OnnxDetector,
     WindowScorer,
-    cut_window,
     export_detector,
     load_torchscript,
-    log_odds_layer,
     weights_digest,
     window_seconds,
 )
 from antispoof.frontends import FRONTENDS
+from antispoof.inference import TorchWindowScorer, load_model
 from antispoof.markers import settings_digest
 from antispoof.models import MODELS
-from antispoof.published import PUBLISHED, load_published
-from antispoof.scoring import detector_score, score_waveforms
 from tiny_configs import SMALL_RESNET, TINY_WAV2VEC2
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,6 +86,14 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     ),
     "xlsr_aasist-wav2vec2": lambda: mini(
         "xlsr_aasist_small.yaml", {"train": {"crop_seconds": 1.0}}
+    ),
+    # Half a second: the selective scan is a loop over frames, unrolled in the graph.
+    "xlsr_mamba-wav2vec2": lambda: mini("xlsr_mamba_small.yaml", {"train": {"crop_seconds": 0.5}}),
+    "nes2net_x-wav2vec2": lambda: mini("nes2net_x_small.yaml", {"train": {"crop_seconds": 1.0}}),
+    # AntiDeepfake scores whole files (inference.mode full); exported, it scores windows.
+    "mean_pool-ssl": lambda: mini(
+        "antideepfake_small.yaml",
+        {"train": {"crop_seconds": 1.0}, "inference": {"mode": "first"}},
     ),
     "wavespec-wav2vec2+cqt": lambda: mini(
         "wavespec_small.yaml",
@@ -188,28 +195,19 @@ def test_every_registered_architecture_and_frontend_has_a_case_or_is_refused():
 
 @pytest.mark.parametrize("case", CASES)
 def test_the_window_scorer_scores_as_the_detector_scores_full_windows(case):
-    """The exported module is `Detector.score` (and detect's log-odds) on windows that are whole
-    utterances of the window's length, scored by the `first` mode of antispoof.scoring."""
+    """The exported module scores a window as `antispoof.load` scores it in torch (each window
+    an utterance of its own: Detector.embed on full windows), score and log-odds."""
     config = CASES[case]()
     detector = detector_of(config)
     samples = window_samples(config)
     batch = windows(samples, 3)
     scorer = WindowScorer(detector, samples)
     ours = scorer.score_windows(batch)
-    softmax = log_odds_layer(detector)
-    rule = detect.DecisionRule("", softmax=softmax)
-    inference = {**config["inference"], "mode": "first", "segment_seconds": None}
-    means = score_waveforms(
-        detector,
-        {f"w{index}": row for index, row in enumerate(batch)},
-        inference,
-        window_seconds(config),
-        CPU,
-        outputs=detector_score if softmax is None else rule.outputs,
-    ).numpy()
-    assert scorer.outputs == ([SCORE] if softmax is None else [SCORE, LOG_ODDS])
-    for column, name in enumerate(scorer.outputs):
-        np.testing.assert_allclose(ours[name], means[:, column], rtol=0, atol=1e-6)
+    scores, log_odds = TorchWindowScorer(detector, config, CPU)(batch)
+    assert scorer.outputs == ([SCORE, LOG_ODDS] if detector.natural_decision else [SCORE])
+    np.testing.assert_allclose(ours[SCORE], scores, rtol=0, atol=1e-6)
+    if detector.natural_decision:
+        np.testing.assert_allclose(ours[LOG_ODDS], log_odds, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("file_format", FORMATS)
@@ -269,8 +267,8 @@ def test_refusals_name_their_reason(tmp_path):
 
 
 def published_aasist() -> tuple[dict[str, Any], WindowScorer]:
-    config, detector, _ = load_published(PUBLISHED["aasist"])
-    return config, WindowScorer(detector, 64600)
+    model = load_model("aasist")
+    return model.config, WindowScorer(model.detector, 64600)
 
 
 def test_the_export_command_writes_the_published_aasist_as_torch_scores_it(tmp_path, capsys):
@@ -299,21 +297,20 @@ def test_the_export_command_writes_the_published_aasist_as_torch_scores_it(tmp_p
     np.testing.assert_array_equal(actual[LOG_ODDS] >= 0, expected[LOG_ODDS] >= 0)
     with pytest.raises(ValueError, match=r"windows of 64600 samples.*got shape \(2, 16000\)"):
         onnx.score_windows(batch[:2, :16000])
-    # Files as detect scores them (the first window, a short file repeat-padded): the rows that
-    # `detect --runtime onnx` gives from the windows cut_window cuts are torch's.
-    files = {"long": windows(160000, 2)[1], "short": windows(16000, 2, seed=4)[1]}
-    rule = detect.DecisionRule("", softmax=log_odds_layer(scorer.detector))
-    means = score_waveforms(
-        scorer.detector,
-        files,
-        config["inference"],
-        window_seconds(config),
-        CPU,
-        outputs=rule.outputs,
-    ).numpy()
-    cut = onnx.score_windows(np.stack([cut_window(wav, 0, 64600) for wav in files.values()]))
-    assert np.abs(cut[SCORE] - means[:, 0]).max() <= TOLERANCE
-    assert np.abs(cut[LOG_ODDS] - means[:, 1]).max() <= TOLERANCE
+    assert onnx.rule is not None and onnx.rule.kind == NATURAL  # the published model's rule
+    # detect on the exported file gives torch's rows on real speech (the reference recording).
+    speech = REPO / "tests/reference/jfk_1961_inaugural_11s.flac"
+    rows = {}
+    for model in (str(out), "aasist"):
+        assert detect.main(["--ngpu", "0", "--format", "json", "--model", model, str(speech)]) == 0
+        rows[model] = json.loads(capsys.readouterr().out)
+    (ours,), (theirs,) = rows[str(out)]["results"], rows["aasist"]["results"]
+    assert len(ours["segments"]) == len(theirs["segments"]) == 3
+    assert ours["score"] == pytest.approx(theirs["score"], abs=TOLERANCE)
+    assert ours["decision"] == theirs["decision"]
+    for window, torch_window in zip(ours["segments"], theirs["segments"], strict=True):
+        assert window["score"] == pytest.approx(torch_window["score"], abs=TOLERANCE)
+        assert window["decision"] == torch_window["decision"]
 
 
 def test_the_export_command_writes_torchscript_and_errors_in_one_line(tmp_path):

@@ -30,6 +30,7 @@ from antispoof.evaluation.calibration import (
     CALIBRATION_FILE,
     Calibration,
     CalibrationError,
+    calibration_from_record,
     read_calibration,
 )
 from antispoof.labels import BONAFIDE_NAME, SPOOF_NAME
@@ -94,6 +95,34 @@ class DecisionRule:
         if self.kind == NATURAL:
             return {"rule": self.kind, "threshold": 0.0, "on": "log_odds"}
         return {"rule": self.kind}
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything the rule is (an exported file carries it: antispoof.export);
+        `rule_from_state` gives it back."""
+        return {
+            "kind": self.kind,
+            "description": self.description,
+            "calibration": None if self.calibration is None else self.calibration.to_json(),
+            "threshold": self.threshold,
+        }
+
+
+RULE_KINDS = (CALIBRATED, DEV_EER_THRESHOLD, NATURAL, NO_RULE)
+
+
+def rule_from_state(state: Any, where: str) -> DecisionRule:
+    """The rule of `DecisionRule.to_state`, checked (a calibration as calibration.json is); a
+    wrong state is a ValueError naming `where` it came from."""
+    if not isinstance(state, dict) or state.get("kind") not in RULE_KINDS:
+        raise ValueError(f"{where}: not a decision rule (kind one of {', '.join(RULE_KINDS)})")
+    kind = state["kind"]
+    calibration = None
+    if kind == CALIBRATED:
+        calibration = calibration_from_record(state.get("calibration"), where)
+    threshold = state.get("threshold")
+    if kind == DEV_EER_THRESHOLD and not isinstance(threshold, int | float):
+        raise ValueError(f"{where}: a dev EER threshold rule without a numeric threshold")
+    return DecisionRule(kind, str(state.get("description", kind)), calibration, threshold)
 
 
 def decision_rule(

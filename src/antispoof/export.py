@@ -4,19 +4,17 @@ The exported graph scores windows of waveform as `Detector.score` scores a batch
 windows (every length the window, every crop at offset 0, so each branch sees exactly the
 window): input `waveform`, float32 `(batch, samples)` mono at the model's sample rate, `samples`
 the model's scoring window (`inference.segment_seconds`, else `train.crop_seconds`: 64,600 for
-AASIST); outputs `score` `(batch,)`, higher for more bona fide, and, where the loss scores with
-a softmax output layer (`softmax`, or a `sum` whose scorer is one), `log_odds` `(batch,)`,
+AASIST); outputs `score` `(batch,)`, higher for more bona fide, and, where the loss has a
+decision of its own (`Loss.natural_decision`: a softmax output layer), `log_odds` `(batch,)`,
 `logit_bonafide - logit_spoof`, the classifier's own decision (bona fide when >= 0) that detect
-falls back to without a calibration. Cutting a file into windows (`cut_window`), averaging
-segments and deciding stay with the caller, as they do around `Detector.score`.
+falls back to without a calibration. Cutting a file into windows, aggregating and deciding stay
+with the caller: `antispoof.load` of the exported file (antispoof.inference) does them exactly
+as for the torch model.
 
-Scoring the windows that `cut_window` cuts equals torch's scoring of a file (antispoof.scoring)
-where every branch reads the waveform itself (`raw`; trainable encoders, which see the crop):
-AASIST, AASIST-L, XLSR-AASIST, whatever the file's length. A frozen spectral branch scored in
-torch reads a margin of the file around each window (antispoof.data.crops) and repeat-pads a
-short file's frames rather than its samples, so there the window's edge frames, and a file
-shorter than the window, score slightly differently; they are the same as torch's scores of the
-same windows (`WindowScorer`).
+A window scored by the graph is a window scored by `antispoof.load` in torch
+(inference.TorchWindowScorer: each window an utterance of its own), for every architecture.
+(Stage 4's scoring of a corpus, antispoof.scoring, lets a frozen spectral branch read a margin
+of the file around each segment; its segment edges differ slightly from a window scored alone.)
 
 The batch axis is dynamic and the time axis is fixed. A fixed window is what the recipes and
 detect score and what the model was trained on, and the frontends and models size their work
@@ -40,7 +38,9 @@ dicts of branches).
 Every file records what a runtime needs to use it (ONNX `metadata_props`, TorchScript
 `_extra_files["antispoof.json"]`): the sample rate, the window, the input and output names, the
 model it came from, the sha256 of its resolved config and of its weights, the resolved config
-itself (its inference and decision settings), the exporter and the antispoof and torch versions.
+itself (its inference and decision settings), the model's decision rule when it was exported
+(`decision_rule`: a calibration, a dev EER threshold or the classifier's own; antispoof.decision),
+the exporter and the antispoof and torch versions.
 Export checks the file against torch on a random check input before it takes its name: the
 largest absolute difference of any output must be at most `TOLERANCE`.
 """
@@ -65,12 +65,10 @@ from torch import nn
 
 from antispoof import __version__
 from antispoof.data.batch import crop_frames
+from antispoof.decision import DecisionRule, rule_from_state
 from antispoof.detector import Detector
+from antispoof.frontends.ssl import SSL
 from antispoof.frontends.stack import Stack
-from antispoof.frontends.wav2vec2 import Wav2Vec2
-from antispoof.labels import BONAFIDE, SPOOF
-from antispoof.losses.softmax import Softmax
-from antispoof.losses.sum import Sum
 from antispoof.markers import settings_digest
 
 log = logging.getLogger(__name__)
@@ -94,20 +92,13 @@ EXPORTER_LOGGERS = ("torch.onnx", "torch.export", "onnxscript", "onnx_ir")
 # The exporters, as the metadata names them.
 ONNX_EXPORTER = "torch.onnx.export (dynamo)"
 TORCHSCRIPT_EXPORTER = "torch.jit.trace"
+# The metadata key of the model's decision rule when it was exported (antispoof.decision).
+DECISION_RULE = "decision_rule"
 
 
 class ExportError(ValueError):
     """A detector that cannot be exported, or an export that does not match torch; the message
     says why in one line."""
-
-
-def log_odds_layer(detector: Detector) -> Softmax | None:
-    """The softmax output layer the detector scores with (its decision is `logit_bonafide -
-    logit_spoof >= 0`), if it scores with one."""
-    loss = detector.loss
-    if isinstance(loss, Sum):
-        loss = loss.terms[loss.scorer]
-    return loss if isinstance(loss, Softmax) else None
 
 
 def window_seconds(config: Mapping[str, Any], override: float | None = None) -> float:
@@ -133,11 +124,11 @@ def refusal(detector: Detector) -> str | None:
     for frontend in detector.inputs.values():
         frontends.extend(frontend.branches.values() if isinstance(frontend, Stack) else [frontend])
     for frontend in frontends:
-        if isinstance(frontend, Wav2Vec2) and not frontend.uses_mask:
+        if isinstance(frontend, SSL) and not frontend.uses_mask:
             return (
-                "a wav2vec2 encoder without an attention mask (a group-norm feature extractor, "
-                "as wav2vec2-base's) encodes each utterance alone, in a loop over the batch that "
-                "a graph with a dynamic batch axis cannot hold"
+                "an SSL encoder without an attention mask (a group-norm feature extractor, as "
+                "wav2vec2-base's, or data2vec-audio) encodes each utterance alone, in a loop over "
+                "the batch that a graph with a dynamic batch axis cannot hold"
             )
     return None
 
@@ -156,7 +147,7 @@ class WindowScorer(nn.Module):
         plan = detector.crop_plan(window_samples / self.sample_rate)
         self.window_samples = plan.samples
         self.frames = {name: plan.frames(name) for name in detector.inputs}
-        self.with_log_odds = log_odds_layer(detector) is not None
+        self.with_log_odds = detector.natural_decision
 
     @property
     def sample_rate(self) -> int:
@@ -182,11 +173,9 @@ class WindowScorer(nn.Module):
                 feats[name] = crop_frames(window_feats, frame_lengths, first, self.frames[name])
         embeddings = self.detector.model(feats)
         score = self.detector.loss.score(embeddings)
-        softmax = log_odds_layer(self.detector)
-        if softmax is None:
+        if not self.with_log_odds:
             return (score,)
-        logits = softmax.logits(embeddings)
-        return score, logits[:, BONAFIDE] - logits[:, SPOOF]
+        return score, self.detector.loss.log_odds(embeddings)
 
     def score_windows(self, windows: np.ndarray) -> dict[str, np.ndarray]:
         """`{output: (B,)}` of `(B, window_samples)` float32 windows, in torch on the scorer's
@@ -196,17 +185,6 @@ class WindowScorer(nn.Module):
         with torch.no_grad():
             values = self(torch.from_numpy(np.ascontiguousarray(windows, np.float32)).to(device))
         return {name: value.cpu().numpy() for name, value in zip(self.outputs, values, strict=True)}
-
-
-def cut_window(waveform: np.ndarray, start: int, samples: int) -> np.ndarray:
-    """The window of `samples` samples of a mono waveform from `start`, repeating from its first
-    sample past its end: the crop that antispoof.data.batch.crop_waveform takes (a file shorter
-    than the window is repeat-padded, as the published recipes do)."""
-    if waveform.ndim != 1 or waveform.size == 0:
-        raise ValueError(
-            f"a window is cut from a non-empty mono waveform, not shape {waveform.shape}"
-        )
-    return waveform[(start + np.arange(samples)) % waveform.size]
 
 
 def check_windows(windows: np.ndarray, window_samples: int) -> None:
@@ -228,10 +206,14 @@ def weights_digest(detector: Detector) -> str:
 
 
 def export_metadata(
-    config: Mapping[str, Any], scorer: WindowScorer, model: str, exporter: str
+    config: Mapping[str, Any],
+    scorer: WindowScorer,
+    model: str,
+    exporter: str,
+    rule: DecisionRule | None = None,
 ) -> dict[str, str]:
     """What a runtime needs to use an exported file (see the module doc), as strings."""
-    return {
+    metadata = {
         "antispoof_version": __version__,
         "torch_version": torch.__version__,
         "exporter": exporter,
@@ -244,6 +226,9 @@ def export_metadata(
         "weights_sha256": weights_digest(scorer.detector),
         "config": json.dumps(config, sort_keys=True),
     }
+    if rule is not None:
+        metadata[DECISION_RULE] = json.dumps(rule.to_state(), sort_keys=True)
+    return metadata
 
 
 def check_input(window_samples: int, batch: int = 2, seed: int = 0) -> torch.Tensor:
@@ -280,12 +265,14 @@ def export_detector(
     file_format: str,
     model: str,
     window: float | None = None,
+    rule: DecisionRule | None = None,
 ) -> ExportReport:
     """Export the scoring path of `detector` (with its resolved `config`; `model` names where it
-    came from, for the metadata) to `out` as `file_format` (onnx or torchscript), on windows of
-    `window` seconds (default: the config's scoring window). The file takes its name only once
-    it matches torch within TOLERANCE on a random check input; an ExportError says why not. The
-    detector is left on the CPU, in eval mode, its parameters frozen (WindowScorer)."""
+    came from, and `rule` its decision rule, for the metadata) to `out` as `file_format` (onnx or
+    torchscript), on windows of `window` seconds (default: the config's scoring window). The
+    file takes its name only once it matches torch within TOLERANCE on a random check input; an
+    ExportError says why not. The detector is left on the CPU, in eval mode, its parameters
+    frozen (WindowScorer)."""
     if file_format not in FORMATS:
         raise ExportError(f"unknown format {file_format!r}; choose one of: {', '.join(FORMATS)}")
     reason = refusal(detector)
@@ -305,12 +292,12 @@ def export_detector(
     try:
         if file_format == "onnx":
             exporter = ONNX_EXPORTER
-            write_onnx(scorer, example, tmp, export_metadata(config, scorer, model, exporter))
+            write_onnx(scorer, example, tmp, export_metadata(config, scorer, model, exporter, rule))
             actual = OnnxDetector(tmp).score_windows(example.numpy())
         else:
             exporter = TORCHSCRIPT_EXPORTER
             write_torchscript(
-                scorer, example, tmp, export_metadata(config, scorer, model, exporter)
+                scorer, example, tmp, export_metadata(config, scorer, model, exporter, rule)
             )
             module, _ = load_torchscript(tmp)
             actual = dict(zip(scorer.outputs, module(example), strict=True))
@@ -336,6 +323,33 @@ def export_detector(
         scorer.outputs,
         difference,
     )
+
+
+def exported_onnx(
+    config: Mapping[str, Any], detector: Detector, model: str, rule: DecisionRule | None = None
+) -> Path:
+    """The ONNX file of this detector on its scoring window, exported once: kept under
+    `$ANTISPOOF_CACHE/onnx/` by the sha256 of its resolved config, its weights, its window and
+    its decision rule, so that a changed model or rule is a new file (detect --runtime onnx)."""
+    from antispoof.published import cache_dir
+
+    rate = next(iter(detector.specs.values())).sample_rate
+    key = {
+        "config": settings_digest(config),
+        "weights": weights_digest(detector),
+        "window_samples": round(window_seconds(config) * rate),
+        "rule": None if rule is None else rule.to_state(),
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(model).name) or "model"
+    path = cache_dir() / "onnx" / f"{stem}-{digest}.onnx"
+    if path.is_file():
+        log.info("ONNX file of %s: %s", model, path)
+        return path
+    log.info("exporting %s to ONNX (once): %s", model, path)
+    report = export_detector(config, detector, path, "onnx", model, rule=rule)
+    log.info("%s", report.describe())
+    return path
 
 
 def write_onnx(
@@ -487,6 +501,9 @@ class OnnxDetector:
         self.window_samples = int(self.metadata["window_samples"])
         self.outputs = self.metadata["outputs"].split(",")
         self.config: dict[str, Any] = json.loads(self.metadata["config"])
+        self.rule: DecisionRule | None = None
+        if DECISION_RULE in self.metadata:
+            self.rule = rule_from_state(json.loads(self.metadata[DECISION_RULE]), str(path))
 
     def score_windows(self, windows: np.ndarray) -> dict[str, np.ndarray]:
         check_windows(windows, self.window_samples)

@@ -65,6 +65,8 @@ AGGREGATES: dict[str, Callable[[Sequence[float]], float]] = {
 MIN_SECONDS = 0.5  # below this a recording is `too-short`: too little to score, padded or not
 MIN_SPEECH_SECONDS = 0.5  # a window (or recording) with less speech is `no-speech`
 BATCH_SIZE = {"cpu": 16, "cuda": 64}  # windows per forward pass; AASIST at 16 stays < 1 GB
+RUNTIMES = ("torch", "onnx")
+ONNX_SUFFIX = ".onnx"
 
 
 @dataclass(frozen=True)
@@ -462,12 +464,78 @@ class TorchWindowScorer(WindowScorer):
         return scores, odds
 
 
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model in torch, as `load_model` finds it: its resolved config, the Detector (eval
+    mode), what it is, and its decision rule (antispoof.decision)."""
+
+    config: dict[str, Any]
+    detector: Any  # antispoof.detector.Detector; not imported at module level (torch-free)
+    info: ModelInfo
+    rule: DecisionRule
+
+
+def load_model(
+    model: str | Path,
+    *,
+    checkpoint: str | None = None,
+    weights: str | Path | None = None,
+    device: Any = "cpu",
+) -> LoadedModel:
+    """A published model by name (any case) or an experiment directory, in torch on `device`,
+    with its decision rule: what `load` scores with and what `export` exports."""
+    import torch
+
+    from antispoof.decision import decision_rule
+    from antispoof.experiment import checkpoint_path, is_experiment, load_detector
+    from antispoof.zoo import ZOO, load_zoo, zoo_model
+
+    device = torch.device(device)
+    spec = str(model)
+    path = Path(spec)
+    name = spec.lower()
+    if is_experiment(path):
+        if weights is not None:
+            raise ValueError("weights are a published model's; the model given is an experiment")
+        checkpoint = checkpoint or "best"
+        config, detector = load_detector(path, checkpoint, device)
+        file = checkpoint_path(path, checkpoint)
+        rule = decision_rule(path, file, config, detector.natural_decision)
+        info = ModelInfo(str(path), f"experiment {path} ({file})", str(file), sha256_of(file))
+        return LoadedModel(config, detector.eval(), info, rule)
+    if name in ZOO:
+        if checkpoint is not None:
+            raise ValueError(f"checkpoint is an experiment's; {spec} has one set of weights")
+        config, detector, origin = load_zoo(
+            name, None if weights is None else Path(weights), device
+        )
+        rule = decision_rule(None, None, config, detector.natural_decision)
+        weights_file = Path(origin["weights"])
+        card = zoo_model(name).card
+        info = ModelInfo(
+            card.name,
+            f"published {card.title} ({weights_file}, {origin['found_in']})",
+            str(weights_file),
+            sha256_of(weights_file),
+            card=origin,
+        )
+        return LoadedModel(config, detector.eval(), info, rule)
+    if path.is_dir():
+        raise ValueError(f"{spec}: a directory without config.yaml is no experiment")
+    raise ValueError(
+        f"{spec}: neither an experiment directory, a published model "
+        f"({', '.join(ZOO)}; `detect --model list` shows their cards) nor an exported "
+        f"{ONNX_SUFFIX} file"
+    )
+
+
 def load(
     model: str | Path = "aasist",
     *,
     checkpoint: str | None = None,
     weights: str | Path | None = None,
     device: Any = None,
+    runtime: str = "torch",
     window: str = "all",
     hop_seconds: float | None = None,
     aggregate: str = "median",
@@ -480,60 +548,99 @@ def load(
     `model`: a published model by name (case-insensitive: `aasist`, `aasist-l` and the zoo's,
     antispoof.zoo; `detect --model list`), or an experiment directory (its `config.yaml` and
     `checkpoints/<checkpoint>.pt`, default best), or an exported ONNX file (`python -m
-    antispoof.bin.export`). `weights`: a local copy of a published model's weights. `device`: a
-    torch device or its name (default: a GPU if any).
-    The other settings are ScoringSettings'.
+    antispoof.bin.export`; it runs in ONNX Runtime). `weights`: a local copy of a published
+    model's weights. `device`: a torch device or its name (default: a GPU if any).
+    `runtime`: `torch`, or `onnx`: the model exported once to ONNX (kept under
+    `$ANTISPOOF_CACHE/onnx/`, keyed by its config, weights and window) and run in ONNX Runtime
+    on the CPU, with as many threads as torch uses; the rows are torch's within the export's
+    tolerance (antispoof.export.TOLERANCE). The other settings are ScoringSettings'.
     """
     import torch
 
-    from antispoof.decision import decision_rule
-    from antispoof.experiment import checkpoint_path, is_experiment, load_detector
-    from antispoof.zoo import ZOO, load_zoo, zoo_model
-
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
     settings = ScoringSettings(
         window, hop_seconds, aggregate, min_seconds, min_speech_seconds, batch_size
     )
+    path = Path(str(model))
+    if path.suffix.lower() == ONNX_SUFFIX and not path.is_dir():
+        if checkpoint is not None or weights is not None:
+            raise ValueError(f"{path}: an exported file holds its weights; no checkpoint/weights")
+        scorer = OnnxWindowScorer(path)
+        rule = scorer.rule()
+        info = ModelInfo(
+            str(path),
+            f"exported {path} (of {scorer.onnx.metadata.get('model', '?')}), ONNX Runtime",
+            str(path),
+            sha256_of(path),
+            card=_zoo_card_of(scorer.onnx.metadata.get("model")),
+        )
+        return SpoofDetector(scorer, rule, info, settings, batch_size or BATCH_SIZE["cpu"])
     if device is None:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(device)
-    spec = str(model)
-    path = Path(spec)
-    name = spec.lower()
-    if is_experiment(path):
-        if weights is not None:
-            raise ValueError("weights are a published model's; the model given is an experiment")
-        checkpoint = checkpoint or "best"
-        config, detector = load_detector(path, checkpoint, device)
-        file = checkpoint_path(path, checkpoint)
-        scorer = TorchWindowScorer(detector, config, device)
-        rule = decision_rule(path, file, config, scorer.natural_decision)
-        info = ModelInfo(str(path), f"experiment {path} ({file})", str(file), sha256_of(file))
-    elif name in ZOO:
-        if checkpoint is not None:
-            raise ValueError(f"checkpoint is an experiment's; {spec} has one set of weights")
-        config, detector, origin = load_zoo(
-            name, None if weights is None else Path(weights), device
-        )
-        scorer = TorchWindowScorer(detector, config, device)
-        rule = decision_rule(None, None, config, scorer.natural_decision)
-        weights_file = Path(origin["weights"])
-        card = zoo_model(name).card
+    if runtime == "onnx":
+        device = torch.device("cpu")  # export runs the model on the CPU; so does the runtime
+    loaded = load_model(model, checkpoint=checkpoint, weights=weights, device=device)
+    if runtime == "onnx":
+        from antispoof.export import exported_onnx
+
+        exported = exported_onnx(loaded.config, loaded.detector, str(model), loaded.rule)
+        scorer: WindowScorer = OnnxWindowScorer(exported)
         info = ModelInfo(
-            card.name,
-            f"published {card.title} ({weights_file}, {origin['found_in']})",
-            str(weights_file),
-            sha256_of(weights_file),
-            card=origin,
+            loaded.info.name,
+            f"{loaded.info.description}, exported to {exported}, ONNX Runtime",
+            loaded.info.weights,
+            loaded.info.weights_sha256,
+            card=loaded.info.card,
         )
-    elif path.is_dir():
-        raise ValueError(f"{spec}: a directory without config.yaml is no experiment")
-    else:
-        raise ValueError(
-            f"{spec}: neither an experiment directory nor a published model "
-            f"({', '.join(ZOO)}; `detect --model list` shows their cards)"
-        )
+        return SpoofDetector(scorer, loaded.rule, info, settings, batch_size or BATCH_SIZE["cpu"])
+    scorer = TorchWindowScorer(loaded.detector, loaded.config, device)
     size = batch_size or BATCH_SIZE["cuda" if device.type == "cuda" else "cpu"]
-    return SpoofDetector(scorer, rule, info, settings, size)
+    return SpoofDetector(scorer, loaded.rule, loaded.info, settings, size)
+
+
+def _zoo_card_of(model: str | None) -> dict[str, Any] | None:
+    """The card record of a published model that an exported file names, if it names one."""
+    from antispoof.zoo import ZOO
+
+    if model is None or model.lower() not in ZOO:
+        return None
+    return {"name": model.lower()}
+
+
+class OnnxWindowScorer(WindowScorer):
+    """An exported ONNX file scoring windows in ONNX Runtime (antispoof.export.OnnxDetector), on
+    the CPU with torch's number of threads."""
+
+    def __init__(self, path: Path) -> None:
+        import torch
+
+        from antispoof.export import LOG_ODDS, OnnxDetector
+
+        self.onnx = OnnxDetector(path, threads=torch.get_num_threads())
+        self.sample_rate = self.onnx.sample_rate
+        self.window_samples = self.onnx.window_samples
+        self.natural_decision = LOG_ODDS in self.onnx.outputs
+
+    def rule(self) -> DecisionRule:
+        """The decision rule the file records, else the one its config gives a published
+        model (the classifier's own, where it has one)."""
+        from antispoof.decision import decision_rule
+
+        if self.onnx.rule is not None:
+            return self.onnx.rule
+        return decision_rule(None, None, self.onnx.config, self.natural_decision)
+
+    def __call__(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        from antispoof.export import LOG_ODDS, SCORE
+
+        outputs = self.onnx.score_windows(windows)
+        odds = outputs.get(LOG_ODDS)
+        return (
+            outputs[SCORE].astype(np.float64),
+            None if odds is None else odds.astype(np.float64),
+        )
 
 
 def model_list() -> str:

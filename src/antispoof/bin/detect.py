@@ -6,7 +6,7 @@ Usage:
         [--segments FILE] [--resume] [--window all|first] [--hop SECONDS] \
         [--aggregate median|mean|min] [--min_seconds S] [--min_speech_seconds S] \
         [--batch_size N] [--checkpoint best|last|PATH] [--weights FILE] [--ngpu N] \
-        FILE_OR_DIR...
+        [--runtime torch|onnx] FILE_OR_DIR...
     python -m antispoof.bin.detect --model list   # the models, with their cards
 
     python -m antispoof.bin.detect some.wav
@@ -14,9 +14,11 @@ Usage:
         recordings/
 
 --model: a published model by name, any case (default aasist; `--model list` prints each with
-its card: training data, licence, window, published figures), or an experiment directory (its
-config.yaml and checkpoints/<--checkpoint>.pt). The library does the work (antispoof.inference:
-`antispoof.load`); its module doc gives the rules in full:
+its card: training data, licence, window, published figures), an experiment directory (its
+config.yaml and checkpoints/<--checkpoint>.pt), or an exported ONNX file (antispoof.bin.export),
+run in ONNX Runtime. --runtime onnx runs a published model or an experiment in ONNX Runtime on
+the CPU: exported once into $ANTISPOOF_CACHE/onnx/, with torch's rows within 1e-4. The library
+does the work (antispoof.inference: `antispoof.load`); its module doc gives the rules in full:
 
 - windows of the model's own length (4.04 s for AASIST) every --hop seconds (default: one
   window), the last repeat-padded; each window scored as an utterance of its own. --window first
@@ -61,6 +63,7 @@ from antispoof.inference import (
     AGGREGATES,
     MIN_SECONDS,
     MIN_SPEECH_SECONDS,
+    RUNTIMES,
     WINDOW_MODES,
     load,
     model_list,
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model",
         default="aasist",
-        help=f"{', '.join(ZOO)} (default aasist), an experiment directory, or list",
+        help=f"{', '.join(ZOO)} (default aasist), an experiment directory, a .onnx file, or list",
     )
     parser.add_argument("--out", type=Path, help="write the rows here instead of stdout")
     parser.add_argument("--format", choices=FORMATS, default="tsv")
@@ -107,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--weights", type=Path, help="a local copy of a published model")
     parser.add_argument("--ngpu", type=int, default=None, help="0: the CPU; default: a GPU if any")
+    parser.add_argument(
+        "--runtime", choices=RUNTIMES, default="torch", help="onnx: ONNX Runtime on the CPU"
+    )
     parser.add_argument("inputs", nargs="*", metavar="FILE_OR_DIR")
     args = parser.parse_args(argv)
     if args.model.lower() == "list":
@@ -132,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint=args.checkpoint,
         weights=args.weights,
         device=select_device(args.ngpu),
+        runtime=args.runtime,
         window=args.window,
         hop_seconds=args.hop,
         aggregate=args.aggregate,

@@ -9,22 +9,25 @@ Usage:
     python -m antispoof.bin.export --model exp/<tag> --checkpoint last --format torchscript \
         --out model.pt
 
---model: a published model by name (aasist, aasist-l; --weights FILE gives a local copy) or an
-experiment directory (its config.yaml and checkpoints/<--checkpoint>.pt, default best), as
-detect takes it.
+--model: a published model by name, any case (`detect --model list`; --weights FILE gives a local
+copy), or an experiment directory (its config.yaml and checkpoints/<--checkpoint>.pt, default
+best), as detect takes it (antispoof.inference.load_model).
 
 The file scores windows of waveform as the detector scores a batch of full windows (see
 antispoof.export): input `waveform`, float32 (batch, samples), mono at the model's sample rate,
 `samples` the model's scoring window (inference.segment_seconds, else train.crop_seconds; 64,600
 for AASIST), or --window_seconds; outputs `score` (batch,), higher for more bona fide, and, for
 a model with a softmax output layer, `log_odds` (batch,), its own decision (bona fide when
->= 0). The batch axis is dynamic, the time axis fixed. Cutting a file into windows, averaging
-and calibrated decisions stay with the caller (detect). ONNX files run in ONNX Runtime
-(antispoof.export.OnnxDetector), TorchScript files with torch.jit.load, without antispoof.
+>= 0). The batch axis is dynamic, the time axis fixed. Cutting a file into windows, aggregating
+and deciding stay with the caller: `detect --model FILE.onnx` and `antispoof.load("FILE.onnx")`
+score an ONNX file in ONNX Runtime exactly as they score the torch model (windows, speech
+checks, aggregate, the decision rule the file records); TorchScript files run with
+torch.jit.load, without antispoof.
 
 Metadata (ONNX metadata_props; TorchScript _extra_files["antispoof.json"]): sample rate, window,
 input and output names, the model, the sha256 of its resolved config and of its weights, the
-resolved config, the exporter, the antispoof and torch versions.
+resolved config, its decision rule (a calibration fitted on this checkpoint, a dev EER
+threshold, or the classifier's own), the exporter, the antispoof and torch versions.
 
 The file is checked against torch on a random check input before it takes its name (largest
 absolute difference at most 1e-4, else nothing is written); the line printed says what was
@@ -37,27 +40,13 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any
 
-import torch
-
-from antispoof.bin import detect
 from antispoof.bin._cli import run_main
-from antispoof.detector import Detector
 from antispoof.export import FORMATS, export_detector
-from antispoof.published import PUBLISHED
+from antispoof.inference import load_model
+from antispoof.zoo import ZOO
 
 log = logging.getLogger("antispoof.export")
-
-
-def load_for_export(
-    spec: str, checkpoint: str | None, weights: Path | None
-) -> tuple[dict[str, Any], Detector]:
-    """`(config, detector)` on the CPU of a published model name or an experiment directory:
-    the one place this command loads a model (detect's loader)."""
-    model = detect.load_model(spec, checkpoint, weights, torch.device("cpu"))
-    log.info("model: %s", model.description)
-    return model.config, model.detector
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--model", required=True, help=f"an experiment directory or {', '.join(PUBLISHED)}"
+        "--model", required=True, help=f"an experiment directory or {', '.join(ZOO)}"
     )
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--out", required=True, type=Path, help="the file to write")
@@ -77,9 +66,16 @@ def main(argv: list[str] | None = None) -> int:
         "--window_seconds", type=float, help="the window (default: the model's scoring window)"
     )
     args = parser.parse_args(argv)
-    config, detector = load_for_export(args.model, args.checkpoint, args.weights)
+    model = load_model(args.model, checkpoint=args.checkpoint, weights=args.weights)
+    log.info("model: %s", model.info.description)
     report = export_detector(
-        config, detector, args.out, args.format, args.model, args.window_seconds
+        model.config,
+        model.detector,
+        args.out,
+        args.format,
+        args.model,
+        args.window_seconds,
+        rule=model.rule,
     )
     print(report.describe())
     return 0

@@ -260,6 +260,12 @@ def read_calibration(path: str | os.PathLike[str]) -> Calibration:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise CalibrationError(f"{path}: not valid JSON ({err})") from None
+    return calibration_from_record(record, str(path))
+
+
+def calibration_from_record(record: Any, path: str) -> Calibration:
+    """A calibration from its JSON record (`Calibration.to_json`, what calibration.json holds),
+    checked as `read_calibration` checks the file; `path` names where it came from in errors."""
     if not isinstance(record, dict):
         raise CalibrationError(f"{path}: not a JSON object, so not a calibration")
     numbers = ("scale", "offset", "prior_spoof", "c_miss", "c_fa", "eer_threshold", "llr_threshold")
