@@ -45,7 +45,9 @@ the archive while unpacking it and by the counts above.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,36 @@ class RemoteFile:
     urls: tuple[str, ...]  # the official address first, then mirrors; tried in order
     md5: str | None = None  # the published checksum; None where none is published
     size: int | None = None  # the published size in bytes; None where none is published
+    into: str = ""  # the folder of db_root the archive unpacks into ("": db_root itself)
+
+
+@dataclass(frozen=True)
+class HubFiles:
+    """Files of a Hugging Face dataset repository, fetched with huggingface_hub (hub.py).
+
+    Every file is checked against the checksum the Hub lists for it: the sha256 of a large
+    (LFS) file, the git blob id of a small one.
+    """
+
+    repo_id: str  # owner/name
+    revision: str | None  # a commit; None: the default branch, resolved and recorded in .complete
+    patterns: tuple[str, ...]  # fnmatch patterns of the repository paths to fetch
+    into: str = ""  # the folder of db_root that holds the repository's tree
+    parquet_audio: ParquetAudio | None = None  # parquet files: their audio extracted to files
+
+
+@dataclass(frozen=True)
+class ParquetAudio:
+    """How the audio column of parquet files becomes files (unpack.extract_parquet_audio).
+
+    Each row's `audio.bytes` is written, unchanged, to `<folders...>/<basename of audio.path>`
+    (the folders are the row's values of `folders`), and one line per row, in file and row
+    order, to the CSV `metadata`: the file's path (relative to the CSV), then `columns`.
+    """
+
+    folders: tuple[str, ...]
+    columns: tuple[str, ...]
+    metadata: str = "metadata.csv"
 
 
 @dataclass(frozen=True)
@@ -61,12 +93,12 @@ class FileList:
     """A protocol or key file: every entry names an audio file that must exist."""
 
     path: str  # relative to db_root
-    count: int  # entries, not counting the header line
+    count: int | None  # entries, not counting the header line; None where none is published
     audio_dir: str  # relative to db_root; holds `<entry><suffix>` for every entry
-    column: int  # 0-based field holding the entry
+    column: int  # 0-based field holding the entry (it may name a file in a subfolder)
     suffix: str = ".flac"
     delimiter: str | None = None  # None: runs of whitespace
-    header: str | None = None  # the exact first line, for files that have one
+    header: str | tuple[str, ...] | None = None  # the exact first line (or its known spellings)
 
 
 @dataclass(frozen=True)
@@ -78,6 +110,11 @@ class CorpusSource:
     files: tuple[RemoteFile, ...]
     lists: tuple[FileList, ...]
     required: tuple[str, ...] = ()  # further files (relative to db_root) that must exist
+    hub: tuple[HubFiles, ...] = ()  # files fetched from the Hugging Face Hub
+    # Further checks of an unpacked copy: each returns what `root` lacks, one line per problem.
+    checks: tuple[Callable[[Path], list[str]], ...] = ()
+    # For a corpus that is never downloaded here (a gated release): the steps to obtain it.
+    access: str = ""
 
 
 def _zenodo(record: int, name: str) -> RemoteFile:

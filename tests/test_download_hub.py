@@ -1,0 +1,303 @@
+"""Stage 0 for corpora on the Hugging Face Hub and for corpora obtained by hand.
+
+A `FolderHub` client serves a dataset repository from a folder, with the checksums the Hub
+lists (sha256 of large files, git blob ids of small ones), so that resolving the revision,
+choosing the files, verifying, resuming, refusals and unpacking (parquet audio extracted to
+files) run as with the Hub. huggingface_hub itself is not exercised here.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+
+from antispoof.download import ChecksumError, LayoutError, ManualDownloadError
+from antispoof.download.corpus import get_corpus
+from antispoof.download.hub import HubEntry, fetch_hub, local_dir
+from antispoof.download.sources import CorpusSource, FileList, HubFiles, ParquetAudio
+from antispoof.download.unpack import staging_dir
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+COMMIT = "ae224c9cff0e7a19edf885a670c2f7821711aed9"
+
+
+def git_blob_id(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class FolderHub:
+    """A Hub client over {repo_id: {path: bytes}}; files over `large` bytes are 'LFS' files."""
+
+    repos: dict[str, dict[str, bytes]]
+    large: int = 1000
+    refuse: set[str] = field(default_factory=set)  # repos answering as gated
+    tamper: set[str] = field(default_factory=set)  # paths served with a changed byte
+    downloads: list[str] = field(default_factory=list)
+    resolved: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def resolve(self, repo_id: str, revision: str | None) -> str:
+        self.resolved.append((repo_id, revision))
+        self._check(repo_id)
+        return revision or COMMIT
+
+    def list_files(self, repo_id: str, commit: str) -> list[HubEntry]:
+        self._check(repo_id)
+        return [
+            HubEntry(
+                path,
+                len(data),
+                hashlib.sha256(data).hexdigest() if len(data) > self.large else None,
+                None if len(data) > self.large else git_blob_id(data),
+            )
+            for path, data in self.repos[repo_id].items()
+        ]
+
+    def download(self, repo_id: str, commit: str, path: str, local: Path) -> Path:
+        self._check(repo_id)
+        self.downloads.append(path)
+        data = self.repos[repo_id][path]
+        if path in self.tamper:
+            data = data[:-1] + bytes([data[-1] ^ 1])
+        target = local / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return target
+
+    def _check(self, repo_id: str) -> None:
+        from antispoof.download import DownloadError
+
+        if repo_id in self.refuse:
+            raise DownloadError(f"huggingface.co/datasets/{repo_id}: the repository is gated")
+
+
+def parquet_bytes(rows: list[dict]) -> bytes:
+    audio = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    schema = pa.schema(
+        [
+            ("audio", audio),
+            ("label", pa.string()),
+            ("speaker_id", pa.string()),
+            ("codec_name", pa.string()),
+        ]
+    )
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buffer, row_group_size=2)
+    return buffer.getvalue()
+
+
+def row(path: str, label: str, speaker: str, codec: str) -> dict:
+    audio = {"bytes": f"RIFF {codec} {speaker} {path}".encode() * 8, "path": path}
+    return {"audio": audio, "label": label, "speaker_id": speaker, "codec_name": codec}
+
+
+SHARD_0 = [
+    row("p225_001.wav", "genuine", "p225", "genuine"),
+    row("p225_001.wav", "spoofing", "p225", "encodec_24khz"),
+    row("p227_002.wav", "spoofing", "p227", "encodec_24khz"),
+]
+SHARD_1 = [
+    row("p227_002.wav", "genuine", "p227", "genuine"),
+    row("p228_003.flac", "spoofing", "p228", "SpeechTokenizer"),
+]
+
+
+def codec_repo() -> dict[str, bytes]:
+    return {
+        "README.md": b"---\nlicense: cc-by-4.0\n---\n# CodecFake\n",
+        ".gitattributes": b"*.parquet filter=lfs\n",
+        "datalist.csv": b"a,b,c,d\n" * 40,
+        "data/train-00000-of-00002.parquet": parquet_bytes(SHARD_0),
+        "data/train-00001-of-00002.parquet": parquet_bytes(SHARD_1),
+    }
+
+
+SPEC = ParquetAudio(
+    folders=("codec_name", "speaker_id"), columns=("label", "speaker_id", "codec_name")
+)
+PARQUET_SOURCE = CorpusSource(
+    name="parquet_test",
+    title="a parquet corpus",
+    landing_page="https://huggingface.co/datasets/owner/codecs",
+    layout="db_root holds metadata.csv and <codec>/<speaker>/<file>",
+    files=(),
+    lists=(
+        FileList(
+            "metadata.csv",
+            5,
+            "",
+            column=0,
+            suffix="",
+            delimiter=",",
+            header="path,label,speaker_id,codec_name",
+        ),
+    ),
+    required=("README.md", "datalist.csv"),
+    hub=(
+        HubFiles(
+            "owner/codecs",
+            COMMIT,
+            ("README.md", "datalist.csv", "data/*.parquet"),
+            parquet_audio=SPEC,
+        ),
+    ),
+)
+
+
+def test_parquet_audio_is_extracted_to_files_with_a_metadata_table(tmp_path):
+    hub = FolderHub({"owner/codecs": codec_repo()})
+    db_root = tmp_path / "db" / "codecs"
+    get_corpus(PARQUET_SOURCE, db_root, hub_client=hub)
+
+    assert (
+        (db_root / ".complete")
+        .read_text()
+        .startswith(f"parquet_test: huggingface.co/datasets/owner/codecs@{COMMIT}\n")
+    )
+    with (db_root / "metadata.csv").open(newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table == [
+        ["path", "label", "speaker_id", "codec_name"],
+        ["genuine/p225/p225_001.wav", "genuine", "p225", "genuine"],
+        ["encodec_24khz/p225/p225_001.wav", "spoofing", "p225", "encodec_24khz"],
+        ["encodec_24khz/p227/p227_002.wav", "spoofing", "p227", "encodec_24khz"],
+        ["genuine/p227/p227_002.wav", "genuine", "p227", "genuine"],
+        ["SpeechTokenizer/p228/p228_003.flac", "spoofing", "p228", "SpeechTokenizer"],
+    ]
+    assert (db_root / "SpeechTokenizer/p228/p228_003.flac").read_bytes() == SHARD_1[1]["audio"][
+        "bytes"
+    ]
+    assert (db_root / "README.md").read_bytes() == codec_repo()["README.md"]
+    assert not (db_root / "data").exists() and not (db_root / ".gitattributes").exists()
+    downloads = local_dir(tmp_path / "db" / "downloads", "owner/codecs")
+    assert (downloads / "data/train-00001-of-00002.parquet").is_file()  # kept, may be deleted
+    assert not staging_dir(db_root).exists()
+    assert hub.resolved == [("owner/codecs", COMMIT)]
+
+
+def test_verified_downloads_are_not_fetched_again(tmp_path):
+    hub = FolderHub({"owner/codecs": codec_repo()})
+    downloads = tmp_path / "downloads"
+    files = PARQUET_SOURCE.hub[0]
+    fetch_hub(files, downloads, hub)
+    assert sorted(hub.downloads) == sorted(
+        ["README.md", "datalist.csv", *(p for p in codec_repo() if p.endswith(".parquet"))]
+    )
+    hub.downloads.clear()
+    partial = local_dir(downloads, "owner/codecs") / "data/train-00000-of-00002.parquet"
+    partial.write_bytes(partial.read_bytes()[:10])  # an interrupted download
+    fetched = fetch_hub(files, downloads, hub)
+    assert hub.downloads == ["data/train-00000-of-00002.parquet"]
+    assert fetched.commit == COMMIT and len(fetched.paths) == 4
+
+
+@pytest.mark.parametrize("path", ["datalist.csv", "data/train-00001-of-00002.parquet"])
+def test_a_file_that_differs_from_the_hub_checksum_is_moved_aside(path, tmp_path):
+    # datalist.csv is checked by its git blob id, the parquet file by its sha256.
+    hub = FolderHub({"owner/codecs": codec_repo()}, tamper={path})
+    db_root = tmp_path / "db" / "codecs"
+    kind = "sha256" if path.endswith(".parquet") else "git blob id"
+    with pytest.raises(ChecksumError, match=rf"{path}: {kind} [0-9a-f]+, the Hub lists"):
+        get_corpus(PARQUET_SOURCE, db_root, hub_client=hub)
+    downloads = local_dir(tmp_path / "db" / "downloads", "owner/codecs")
+    assert (downloads / f"{path}.bad").is_file() and not (downloads / path).exists()
+    assert not db_root.exists()
+
+
+def test_a_gated_repository_asks_for_access_and_a_login(tmp_path):
+    hub = FolderHub({"owner/codecs": codec_repo()}, refuse={"owner/codecs"})
+    with pytest.raises(ManualDownloadError) as caught:
+        get_corpus(PARQUET_SOURCE, tmp_path / "db" / "codecs", hub_client=hub)
+    message = str(caught.value)
+    assert (
+        "huggingface.co/datasets/owner/codecs (huggingface.co/datasets/owner/codecs: the" in message
+    )
+    assert "hf auth login" in message and "HF_TOKEN" in message
+    assert f"at revision {COMMIT}" in message
+
+
+def test_no_matching_file_is_an_error(tmp_path):
+    source = replace(PARQUET_SOURCE, hub=(replace(PARQUET_SOURCE.hub[0], patterns=("fake/xx/*",)),))
+    with pytest.raises(ManualDownloadError, match=r"no file matching fake/xx/\*"):
+        get_corpus(source, tmp_path / "db" / "codecs", hub_client=FolderHub({"owner/codecs": {}}))
+
+
+def test_a_row_naming_a_file_twice_is_refused(tmp_path):
+    repo = codec_repo()
+    repo["data/train-00001-of-00002.parquet"] = parquet_bytes([SHARD_0[0]])
+    with pytest.raises(Exception, match=r"genuine/p225/p225_001.wav is named by two rows"):
+        get_corpus(
+            PARQUET_SOURCE, tmp_path / "db" / "codecs", hub_client=FolderHub({"owner/codecs": repo})
+        )
+    assert not (tmp_path / "db" / "codecs").exists()
+
+
+LOCAL_SOURCE = CorpusSource(
+    name="local_test",
+    title="A gated corpus",
+    landing_page="https://huggingface.co/datasets/owner/gated",
+    layout="db_root holds meta/eval.csv and flac/",
+    files=(),
+    lists=(
+        FileList(
+            "meta/eval.csv",
+            2,
+            "flac",
+            column=0,
+            suffix="",
+            delimiter=",",
+            header=("file,speaker,attack", "path,speaker,attack"),
+        ),
+    ),
+    access="1. Ask the authors for access.\n2. Unpack it.",
+)
+
+
+def test_a_local_only_corpus_without_a_copy_gives_the_access_steps(tmp_path):
+    with pytest.raises(ManualDownloadError) as caught:
+        get_corpus(LOCAL_SOURCE, tmp_path / "gated", hub_client=FolderHub({}))
+    message = str(caught.value)
+    assert "holds no copy of A gated corpus, which is not downloaded here" in message
+    assert "1. Ask the authors for access.\n2. Unpack it." in message
+    assert "db_root holds meta/eval.csv and flac/" in message
+
+
+@pytest.mark.parametrize("header", ["file,speaker,attack", "path,speaker,attack"])
+def test_a_local_copy_is_checked_and_marked(header, tmp_path):
+    root = tmp_path / "gated"
+    (root / "meta").mkdir(parents=True)
+    (root / "meta/eval.csv").write_text(
+        f"{header}\na00/id1/x.flac,id1,a00\na01/id1/y.flac,id1,a01\n"
+    )
+    for rel in ("a00/id1/x.flac", "a01/id1/y.flac"):
+        (root / "flac" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / "flac" / rel).write_bytes(b"fLaC")
+    get_corpus(LOCAL_SOURCE, root, hub_client=FolderHub({}))
+    assert (root / ".complete").read_text().startswith("local_test: existing copy\n")
+
+
+def test_a_local_copy_missing_a_nested_file_is_refused(tmp_path):
+    root = tmp_path / "gated"
+    (root / "meta").mkdir(parents=True)
+    (root / "meta/eval.csv").write_text(
+        "file,speaker,attack\na00/id1/x.flac,id1,a00\na01/id2/y.flac,id2,a01\n"
+    )
+    (root / "flac/a00/id1").mkdir(parents=True)
+    (root / "flac/a00/id1/x.flac").write_bytes(b"fLaC")
+    with pytest.raises(
+        LayoutError, match=r"1 of 2 listed files are missing from flac/ \(e.g. a01/id2/y.flac\)"
+    ):
+        get_corpus(LOCAL_SOURCE, root, hub_client=FolderHub({}))
+    (root / "meta/eval.csv").write_text("wav,speaker,attack\n")
+    with pytest.raises(
+        LayoutError,
+        match=r"first line 'wav,speaker,attack', expected 'file,speaker,attack' or 'path,",
+    ):
+        get_corpus(LOCAL_SOURCE, root, hub_client=FolderHub({}))
