@@ -22,9 +22,6 @@ from antispoof.download.hub import HubEntry, fetch_hub, local_dir
 from antispoof.download.sources import CorpusSource, FileList, HubFiles, ParquetAudio
 from antispoof.download.unpack import staging_dir
 
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-
 COMMIT = "ae224c9cff0e7a19edf885a670c2f7821711aed9"
 
 
@@ -79,6 +76,9 @@ class FolderHub:
 
 
 def parquet_bytes(rows: list[dict]) -> bytes:
+    """The rows as a parquet file with CodecFake's columns (skips the test without pyarrow)."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
     audio = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
     schema = pa.schema(
         [
@@ -98,6 +98,7 @@ def row(path: str, label: str, speaker: str, codec: str) -> dict:
     return {"audio": audio, "label": label, "speaker_id": speaker, "codec_name": codec}
 
 
+# The rows of the two parquet shards of codec_repo(), in the real columns.
 SHARD_0 = [
     row("p225_001.wav", "genuine", "p225", "genuine"),
     row("p225_001.wav", "spoofing", "p225", "encodec_24khz"),
