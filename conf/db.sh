@@ -23,3 +23,5 @@ export ASVSPOOF2021_LA_ROOT="${ASVSPOOF2021_LA_ROOT:-}"
 export ASVSPOOF2021_DF_ROOT="${ASVSPOOF2021_DF_ROOT:-}"
 # In-the-Wild: holds release_in_the_wild/ (release_in_the_wild.zip)
 export IN_THE_WILD_ROOT="${IN_THE_WILD_ROOT:-}"
+# Fake-or-Real: holds for-norm/ (for-norm.tar.gz)
+export FAKE_OR_REAL_ROOT="${FAKE_OR_REAL_ROOT:-}"

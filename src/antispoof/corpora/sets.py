@@ -18,12 +18,14 @@ ASVSPOOF2021_DF = (
     "df21_eval_heldout",
 )
 IN_THE_WILD = ("itw",)
+FAKE_OR_REAL = ("for_test",)
 
 CORPUS_SETS: dict[str, tuple[str, ...]] = {
     "asvspoof2019": ASVSPOOF2019,
     "asvspoof2021_la": ASVSPOOF2021_LA,
     "asvspoof2021_df": ASVSPOOF2021_DF,
     "in_the_wild": IN_THE_WILD,
+    "fake_or_real": FAKE_OR_REAL,
     # The mini corpus holds replicas of three corpora, prepared by their own stage 1.
     "mini": ASVSPOOF2019 + ASVSPOOF2021_DF + IN_THE_WILD,
 }

@@ -49,6 +49,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from antispoof.corpora import fake_or_real
+
 
 @dataclass(frozen=True)
 class RemoteFile:
@@ -234,7 +236,25 @@ IN_THE_WILD = CorpusSource(
     ),
 )
 
+FAKE_OR_REAL = CorpusSource(
+    name="fake_or_real",
+    title="Fake-or-Real (for-norm)",
+    landing_page="https://bil.eecs.yorku.ca/datasets/",
+    layout="db_root holds for-norm/, the unpacked for-norm.tar.gz",
+    files=(
+        RemoteFile(
+            "for-norm.tar.gz",
+            (
+                "https://bil.eecs.yorku.ca/share/for-norm.tar.gz",
+                "https://www.eecs.yorku.ca/~bil/Datasets/for-norm.tar.gz",
+            ),
+        ),
+    ),
+    lists=(),
+    checks=(fake_or_real.missing_trials,),
+)
+
 SOURCES: dict[str, CorpusSource] = {
     source.name: source
-    for source in (ASVSPOOF2019_LA, ASVSPOOF2021_LA, ASVSPOOF2021_DF, IN_THE_WILD)
+    for source in (ASVSPOOF2019_LA, ASVSPOOF2021_LA, ASVSPOOF2021_DF, IN_THE_WILD, FAKE_OR_REAL)
 }

@@ -1,0 +1,55 @@
+"""Tiny replicas of the evaluation corpora in their real layouts, for the stage-1 tests.
+
+Each builder writes, under a root, what stage 0 leaves there (the unpacked release, or the
+copy a user obtained by hand) with a handful of short audio files at the corpus's own sample
+rates and formats, and returns what stage 1 should make of it. Layouts and protocol formats:
+docs/research/corpora.md §7-§11 and the modules under antispoof/corpora/.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from antispoof.corpora import fake_or_real
+
+
+def tone(seconds: float, rate: int, seed: int, channels: int = 1) -> np.ndarray:
+    """Noise under a decaying tone: short, distinct per seed, within [-0.5, 0.5]."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    wave = 0.3 * np.sin(2 * np.pi * (200 + seed % 300) * t) * np.exp(
+        -t
+    ) + 0.05 * rng.standard_normal(t.size)
+    wave = wave.astype(np.float32)
+    return wave if channels == 1 else np.stack([wave, 0.5 * wave], axis=1)
+
+
+def write(path: Path, samples: np.ndarray, rate: int, **kwargs: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, samples, rate, **kwargs)
+    return path
+
+
+def wav_bytes(samples: np.ndarray, rate: int, subtype: str = "PCM_16") -> bytes:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, rate, subtype=subtype, format="WAV")
+    return buffer.getvalue()
+
+
+def fake_or_real_norm(root: Path) -> None:
+    """for-norm/ with every file of the Arena's key (16 kHz PCM WAV, 0.02 s each), the fake that
+    the key leaves out and one that the release lacks (number 2297 is in the key; 34 is not),
+    and a file of each other split."""
+    folder = root / fake_or_real.CORPUS_DIR
+    clip = wav_bytes(np.zeros(320, dtype=np.float32), 16000)  # written once, copied 4,531 times
+    for split in ("testing/real", "testing/fake", "training/real", "validation/real"):
+        (folder / split).mkdir(parents=True, exist_ok=True)
+    for trial in fake_or_real.arena_trials():
+        (folder / trial.rel).write_bytes(clip)
+    (folder / "testing/fake" / fake_or_real.FILE_NAME.format(number=34)).write_bytes(clip)
+    for split in ("training", "validation"):
+        (folder / split / "real" / fake_or_real.FILE_NAME.format(number=1)).write_bytes(clip)

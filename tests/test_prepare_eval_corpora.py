@@ -1,0 +1,122 @@
+"""Stage 1 of the evaluation corpora on tiny replicas in their real layouts (eval_corpora_replicas),
+through local/<corpus>/prepare_data.sh, with the protocols' counts and the 16 kHz copies checked.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from antispoof.corpora import audio_copies, fake_or_real
+from antispoof.corpora.sets import CORPUS_SETS
+from antispoof.data.audio import AudioError, read_audio
+from antispoof.data.datadir import validate_data_dir
+from antispoof.data.kaldi_files import read_table
+from antispoof.scoring import read_any_audio
+from eval_corpora_replicas import fake_or_real_norm, tone, write
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def prepare(corpus: str, db_root: Path, data_root: Path, *options: str) -> str:
+    result = subprocess.run(
+        [str(REPO / f"local/{corpus}/prepare_data.sh"), *options, str(db_root), str(data_root)],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = sorted(path.parent.name for path in data_root.glob("*/wav.scp"))
+    assert written == sorted(CORPUS_SETS[corpus]), "stage 1 writes exactly the declared sets"
+    return result.stdout
+
+
+# --- 16 kHz copies ---------------------------------------------------------------------------
+
+
+def test_audio_at_16k_is_listed_as_is_and_other_rates_are_copied_once(tmp_path):
+    sources = {
+        "a16": write(tmp_path / "a.wav", tone(0.5, 16000, 1), 16000),
+        "b24": write(tmp_path / "b.flac", tone(0.5, 24000, 2, channels=2), 24000),
+        "c44": write(tmp_path / "c.mp3", tone(0.5, 44100, 3), 44100),
+    }
+    copies = tmp_path / "wav16k"
+    audio = audio_copies.at_16k(sources, copies)
+    assert audio["a16"] == sources["a16"]
+    assert sorted(path.name for path in copies.iterdir()) == ["b24.wav", "c44.wav"]
+    for utt in ("b24", "c44"):
+        info = soundfile.info(audio[utt])
+        assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "FLOAT")
+        expected, _ = read_any_audio(sources[utt], 16000)  # what `detect` reads
+        np.testing.assert_array_equal(read_audio(str(audio[utt])), expected)
+    first = audio["b24"].read_bytes()
+    audio["c44"].unlink()
+    audio_copies.at_16k(sources, copies)  # only the missing copy is made again
+    assert audio["b24"].read_bytes() == first and audio["c44"].is_file()
+    assert not list(copies.glob("*.tmp"))
+
+
+def test_segments_are_cut_at_the_source_rate_the_last_one_short(tmp_path):
+    # 10.5 s at 22.05 kHz, 4 s segments: 88,200 source samples each, the last 2.5 s.
+    source = write(tmp_path / "long.wav", tone(10.5, 22050, 4, channels=2), 22050)
+    pieces = audio_copies.segment(source, 4)
+    assert [len(piece) for piece in pieces] == [64000, 64000, 40000]
+    stereo, _ = soundfile.read(source, dtype="float32", always_2d=True)
+    mono = stereo.mean(axis=1, dtype=np.float32)
+    import torch
+    import torchaudio.functional
+
+    last = torchaudio.functional.resample(torch.from_numpy(mono[2 * 88200 :]), 22050, 16000)
+    np.testing.assert_array_equal(pieces[-1], last.numpy())
+    at_16k = write(tmp_path / "short.wav", tone(4.0, 16000, 5), 16000)  # exactly one segment
+    assert [len(piece) for piece in audio_copies.segment(at_16k, 4)] == [64000]
+
+
+def test_unreadable_audio_is_named(tmp_path):
+    (tmp_path / "x.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A ")
+    with pytest.raises(AudioError, match=r"cannot read audio .*x\.m4a"):
+        audio_copies.at_16k({"x": tmp_path / "x.m4a"}, tmp_path / "copies")
+
+
+# --- Fake-or-Real ------------------------------------------------------------------------------
+
+
+def test_fake_or_real_is_the_arena_key_of_for_norm(tmp_path):
+    fake_or_real_norm(tmp_path / "db")
+    out = prepare("fake_or_real", tmp_path / "db", tmp_path / "data")
+    assert "for_test: 4528 utterances" in out
+    data_dir = tmp_path / "data/for_test"
+    summary = validate_data_dir(data_dir, check_audio_exists=True)
+    assert (summary.num_utts, summary.num_bonafide) == (4528, 2264)
+    wav_scp = read_table(data_dir / "wav.scp")
+    utt2file = read_table(data_dir / "utt2file")
+    folder = (tmp_path / "db/for-norm").resolve()
+    assert utt2file["for_real_0001"] == f"testing/real/{fake_or_real.FILE_NAME.format(number=1)}"
+    assert wav_scp["for_fake_2371"] == f"{folder}/testing/fake/" + fake_or_real.FILE_NAME.format(
+        number=2371
+    )
+    # The fake that the key leaves out is not a trial, though its file is there.
+    assert "for_fake_0034" not in wav_scp and "for_fake_0035" in wav_scp
+    assert read_table(data_dir / "utt2attack") == read_table(data_dir / "utt2label")
+    assert not (data_dir / "wav16k").exists()  # for-norm is 16 kHz: no copies
+
+
+def test_fake_or_real_without_a_key_file_is_an_error(tmp_path):
+    fake_or_real_norm(tmp_path / "db")
+    name = fake_or_real.FILE_NAME.format(number=2297)
+    (tmp_path / "db/for-norm/testing/fake" / name).unlink()
+    assert fake_or_real.missing_trials(tmp_path / "db") == [
+        f"for-norm/: 1 of the Arena's 4,528 test files are missing (e.g. testing/fake/{name})"
+    ]
+    with pytest.raises(FileNotFoundError, match=rf"1 of 2264 trials have no audio file: {name}"):
+        fake_or_real.prepare(tmp_path / "db", tmp_path / "data")
+    with pytest.raises(FileNotFoundError, match="holds for-norm/"):
+        fake_or_real.prepare(tmp_path / "nowhere", tmp_path / "data")
