@@ -25,3 +25,5 @@ export ASVSPOOF2021_DF_ROOT="${ASVSPOOF2021_DF_ROOT:-}"
 export IN_THE_WILD_ROOT="${IN_THE_WILD_ROOT:-}"
 # Fake-or-Real: holds for-norm/ (for-norm.tar.gz)
 export FAKE_OR_REAL_ROOT="${FAKE_OR_REAL_ROOT:-}"
+# CodecFake: holds metadata.csv and <codec>/<speaker>/ (the audio of the parquet release)
+export CODECFAKE_ROOT="${CODECFAKE_ROOT:-}"

@@ -53,3 +53,49 @@ def fake_or_real_norm(root: Path) -> None:
     (folder / "testing/fake" / fake_or_real.FILE_NAME.format(number=34)).write_bytes(clip)
     for split in ("training", "validation"):
         (folder / split / "real" / fake_or_real.FILE_NAME.format(number=1)).write_bytes(clip)
+
+
+# CodecFake: (codec_name, its rate) for each codec of the replica; genuine is VCTK at 48 kHz.
+CODECFAKE_CODECS = {
+    "genuine": 48000,
+    "encodec_24khz": 24000,
+    "SpeechTokenizer": 16000,
+    "descript-audio-codec-44khz": 44100,
+}
+CODECFAKE_SPEAKERS = ("p225", "p226", "p227", "p228", "p229")  # p225: a training speaker
+
+
+def codecfake_rows() -> list[dict]:
+    """The parquet rows of the replica, in the release's columns: two sentences per speaker,
+    each genuine and through every codec; WAV, and FLAC for SpeechTokenizer."""
+    rows = []
+    for seed, (codec, rate) in enumerate(CODECFAKE_CODECS.items()):
+        for speaker in CODECFAKE_SPEAKERS:
+            for sentence in (1, 2):
+                name = f"{speaker}_{sentence:03d}"
+                kind = "FLAC" if codec == "SpeechTokenizer" else "WAV"
+                buffer = io.BytesIO()
+                audio = tone(0.25, rate, seed * 100 + sentence)
+                soundfile.write(buffer, audio, rate, format=kind, subtype="PCM_16")
+                rows.append(
+                    {
+                        "audio": {"bytes": buffer.getvalue(), "path": f"{name}.{kind.lower()}"},
+                        "label": "genuine" if codec == "genuine" else "spoofing",
+                        "speaker_id": speaker,
+                        "codec_name": codec,
+                    }
+                )
+    return rows
+
+
+def codecfake_unpacked(root: Path) -> None:
+    """What stage 0 leaves: metadata.csv and <codec>/<speaker>/<file> (see test_download_hub)."""
+    lines = ["path,label,speaker_id,codec_name"]
+    for row in codecfake_rows():
+        rel = f"{row['codec_name']}/{row['speaker_id']}/{row['audio']['path']}"
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(row["audio"]["bytes"])
+        lines.append(f"{rel},{row['label']},{row['speaker_id']},{row['codec_name']}")
+    (root / "metadata.csv").write_text("\n".join(lines) + "\n")
+    (root / "README.md").write_text("# CodecFake\n")
+    (root / "datalist.csv").write_text("wav,label,speaker,codec\n")

@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from antispoof.corpora import codecfake
+from antispoof.data.kaldi_files import read_table
 from antispoof.download import ChecksumError, LayoutError, ManualDownloadError
 from antispoof.download.corpus import get_corpus
 from antispoof.download.hub import HubEntry, fetch_hub, local_dir
-from antispoof.download.sources import CorpusSource, FileList, HubFiles, ParquetAudio
+from antispoof.download.sources import SOURCES, CorpusSource, FileList, HubFiles, ParquetAudio
 from antispoof.download.unpack import staging_dir
+from eval_corpora_replicas import codecfake_rows
 
 COMMIT = "ae224c9cff0e7a19edf885a670c2f7821711aed9"
 
@@ -302,3 +305,33 @@ def test_a_local_copy_missing_a_nested_file_is_refused(tmp_path):
         match=r"first line 'wav,speaker,attack', expected 'file,speaker,attack' or 'path,",
     ):
         get_corpus(LOCAL_SOURCE, root, hub_client=FolderHub({}))
+
+
+# --- the real descriptions -------------------------------------------------------------------
+
+
+def test_codecfake_is_fetched_at_its_commit_and_prepared(tmp_path):
+    rows = codecfake_rows()
+    repo = {
+        "README.md": b"---\nlicense: cc-by-4.0\n---\n",
+        ".gitattributes": b"*.parquet filter=lfs\n",
+        "datalist.csv": b"wav,label,speaker,codec\n",
+        # The release's shard names; the replica has two shards of a real 161.
+        "data/train-00000-of-00161.parquet": parquet_bytes(rows[:15]),
+        "data/train-00001-of-00161.parquet": parquet_bytes(rows[15:]),
+    }
+    source = SOURCES["codecfake"]
+    assert source.hub[0].repo_id == "rogertseng/CodecFake"
+    assert source.lists[0].count == 707_872
+    hub = FolderHub({"rogertseng/CodecFake": repo})
+    db_root = tmp_path / "db" / "codecfake"
+    with pytest.raises(LayoutError, match=r"metadata\.csv: 40 entries, expected 707,872"):
+        get_corpus(source, db_root, hub_client=hub)
+    replica = replace(source, lists=(replace(source.lists[0], count=len(rows)),))
+    get_corpus(replica, db_root, hub_client=hub)
+    assert hub.resolved[-1] == ("rogertseng/CodecFake", "ae224c9cff0e7a19edf885a670c2f7821711aed9")
+    assert "@ae224c9cff0e7a19edf885a670c2f7821711aed9" in (db_root / ".complete").read_text()
+    sizes = codecfake.prepare(db_root, tmp_path / "data")
+    assert sizes == {"codecfake_test": 16, "codecfake_dev": 16}
+    wav_scp = read_table(tmp_path / "data/codecfake_test/wav.scp")
+    assert wav_scp["cf_SpeechTokenizer_p228_002"] == f"{db_root}/SpeechTokenizer/p228/p228_002.flac"

@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 import soundfile
 
-from antispoof.corpora import audio_copies, fake_or_real
+from antispoof.corpora import audio_copies, codecfake, fake_or_real
+from antispoof.corpora.common import ProtocolError
 from antispoof.corpora.sets import CORPUS_SETS
 from antispoof.data.audio import AudioError, read_audio
 from antispoof.data.datadir import validate_data_dir
 from antispoof.data.kaldi_files import read_table
 from antispoof.scoring import read_any_audio
-from eval_corpora_replicas import fake_or_real_norm, tone, write
+from eval_corpora_replicas import codecfake_unpacked, fake_or_real_norm, tone, write
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -120,3 +121,53 @@ def test_fake_or_real_without_a_key_file_is_an_error(tmp_path):
         fake_or_real.prepare(tmp_path / "db", tmp_path / "data")
     with pytest.raises(FileNotFoundError, match="holds for-norm/"):
         fake_or_real.prepare(tmp_path / "nowhere", tmp_path / "data")
+
+
+# --- CodecFake ---------------------------------------------------------------------------------
+
+
+def test_codecfake_sets_are_the_authors_speakers_with_16k_copies(tmp_path):
+    codecfake_unpacked(tmp_path / "db")
+    out = prepare("codecfake", tmp_path / "db", tmp_path / "data")
+    assert "codecfake_test: 16 utterances" in out and "codecfake_dev: 16 utterances" in out
+    for name, speakers in (
+        ("codecfake_test", {"p227", "p228"}),
+        ("codecfake_dev", {"p226", "p229"}),
+    ):
+        data_dir = tmp_path / "data" / name
+        summary = validate_data_dir(data_dir, check_audio_exists=True)
+        assert (summary.num_utts, summary.num_bonafide, summary.num_speakers) == (16, 4, 2)
+        assert set(read_table(data_dir / "utt2spk").values()) == speakers
+    data_dir = tmp_path / "data/codecfake_test"
+    attacks = read_table(data_dir / "utt2attack")
+    assert attacks["cf_genuine_p227_001"] == "bonafide"
+    assert attacks["cf_encodec_24khz_p228_002"] == "encodec_24khz"
+    assert sorted(set(attacks.values())) == [
+        "SpeechTokenizer",
+        "bonafide",
+        "descript-audio-codec-44khz",
+        "encodec_24khz",
+    ]
+    wav_scp = read_table(data_dir / "wav.scp")
+    db = (tmp_path / "db").resolve()
+    # 16 kHz FLAC listed as it is; 24, 44.1 and 48 kHz files as 16 kHz copies.
+    assert wav_scp["cf_SpeechTokenizer_p227_001"] == f"{db}/SpeechTokenizer/p227/p227_001.flac"
+    assert wav_scp["cf_genuine_p227_001"] == str(data_dir / "wav16k/cf_genuine_p227_001.wav")
+    assert len(list((data_dir / "wav16k").iterdir())) == 12
+    assert read_table(data_dir / "utt2file")["cf_genuine_p228_002"] == "genuine/p228/p228_002.wav"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("a.wav,bonafide,p227,genuine", r"metadata.csv:2: label 'bonafide' is not genuine or"),
+        ("a.wav,genuine,p227,encodec_24khz", r"metadata.csv:2: label 'genuine' with codec 'enc"),
+        ("a.wav,spoofing,p227", r"metadata.csv:2: expected 4 fields"),
+        ("a b.wav,spoofing,p227,x", r"metadata.csv:2: file name 'a b' is not a safe Kaldi id"),
+        ("x/a.wav,spoofing,p227,c\ny/a.wav,spoofing,p227,c", r"metadata.csv:3: utterance cf_c_a"),
+    ],
+)
+def test_malformed_codecfake_metadata_is_named_by_line(tmp_path, line, message):
+    (tmp_path / "metadata.csv").write_text(f"path,label,speaker_id,codec_name\n{line}\n")
+    with pytest.raises(ProtocolError, match=message):
+        codecfake.parse_metadata(tmp_path / "metadata.csv")

@@ -19,6 +19,7 @@ ASVSPOOF2021_DF = (
 )
 IN_THE_WILD = ("itw",)
 FAKE_OR_REAL = ("for_test",)
+CODECFAKE = ("codecfake_test", "codecfake_dev")
 
 CORPUS_SETS: dict[str, tuple[str, ...]] = {
     "asvspoof2019": ASVSPOOF2019,
@@ -26,6 +27,7 @@ CORPUS_SETS: dict[str, tuple[str, ...]] = {
     "asvspoof2021_df": ASVSPOOF2021_DF,
     "in_the_wild": IN_THE_WILD,
     "fake_or_real": FAKE_OR_REAL,
+    "codecfake": CODECFAKE,
     # The mini corpus holds replicas of three corpora, prepared by their own stage 1.
     "mini": ASVSPOOF2019 + ASVSPOOF2021_DF + IN_THE_WILD,
 }

@@ -73,6 +73,8 @@ def get_corpus(
             f"{source.access}\nThen point --db_root (or conf/db.sh) at it: {source.layout}."
         )
 
+    if any(files.parquet_audio for files in source.hub):
+        _require_pyarrow(source)
     download_dir = (download_dir or default_download_dir(db_root)).resolve()
     if download_dir.is_relative_to(db_root):
         raise CorpusError(
@@ -97,6 +99,17 @@ def get_corpus(
     if failed or failed_hub:
         raise ManualDownloadError(_manual_instructions(source, failed, failed_hub, download_dir))
     _unpack(source, archives, fetched, db_root)
+
+
+def _require_pyarrow(source: CorpusSource) -> None:
+    """Before any download: the parquet files of `source` are read with pyarrow."""
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise CorpusError(
+            f"{source.title} is released as parquet files, which are read with pyarrow: "
+            "pip install pyarrow, then run again"
+        ) from None
 
 
 def _adopt(source: CorpusSource, db_root: Path) -> None:
@@ -161,10 +174,10 @@ def _unpack(
         problems = check_layout(source, staging)
         if problems:
             raise LayoutError(
-                f"the archives unpacked, but they do not make a complete {source.title} "
-                f"({source.layout}):\n  " + "\n  ".join(problems) + "\nThe archives are kept in "
-                f"{archives[0].parent}; if they are the official ones, the description in "
-                "antispoof/download/sources.py needs updating."
+                f"the downloads unpacked, but they do not make a complete {source.title} "
+                f"({source.layout}):\n  " + "\n  ".join(problems) + "\nThe downloads are kept "
+                f"in {_downloads_folder(archives, fetched)}; if they are the official ones, the "
+                "description in antispoof/download/sources.py needs updating."
             )
         install(staging, db_root)
     except Exception:
@@ -177,8 +190,13 @@ def _unpack(
         "%s: %s unpacked and verified; the downloads in %s may be deleted",
         db_root,
         source.title,
-        (archives[0] if archives else next(iter(fetched[0].paths.values()))).parent,
+        _downloads_folder(archives, fetched),
     )
+
+
+def _downloads_folder(archives: list[Path], fetched: list[Fetched]) -> Path:
+    """Where the downloads of this run are: the archives' folder, else the first repository's."""
+    return archives[0].parent if archives else fetched[0].folder
 
 
 def _place_hub_files(hub: Fetched, into: Path) -> None:

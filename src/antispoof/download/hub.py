@@ -129,6 +129,7 @@ class Fetched:
     files: HubFiles
     commit: str
     paths: dict[str, Path]
+    folder: Path  # where they were downloaded (local_dir)
 
 
 def local_dir(download_dir: Path, repo_id: str) -> Path:
@@ -165,7 +166,7 @@ def fetch_hub(files: HubFiles, download_dir: Path, client: HubClient) -> Fetched
             path = client.download(files.repo_id, commit, entry.path, target)
             _verify(path, entry)
         paths[entry.path] = path
-    return Fetched(files, commit, paths)
+    return Fetched(files, commit, paths, target)
 
 
 def _matches(path: Path, entry: HubEntry) -> bool:

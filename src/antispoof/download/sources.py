@@ -254,7 +254,48 @@ FAKE_OR_REAL = CorpusSource(
     checks=(fake_or_real.missing_trials,),
 )
 
+CODECFAKE = CorpusSource(
+    name="codecfake",
+    title="CodecFake (Wu et al., Interspeech 2024)",
+    landing_page="https://huggingface.co/datasets/rogertseng/CodecFake",
+    layout=(
+        "db_root holds metadata.csv and <codec_name>/<speaker_id>/<file>, the audio of the "
+        "parquet release, with its README.md and datalist.csv"
+    ),
+    files=(),
+    lists=(
+        FileList(
+            "metadata.csv",
+            707_872,  # num_examples of the dataset card
+            "",
+            column=0,
+            suffix="",
+            delimiter=",",
+            header="path,label,speaker_id,codec_name",
+        ),
+    ),
+    required=("README.md", "datalist.csv"),
+    hub=(
+        HubFiles(
+            "rogertseng/CodecFake",
+            "ae224c9cff0e7a19edf885a670c2f7821711aed9",  # "add overview csv", the newest
+            ("README.md", "datalist.csv", "data/train-*.parquet"),
+            parquet_audio=ParquetAudio(
+                folders=("codec_name", "speaker_id"),
+                columns=("label", "speaker_id", "codec_name"),
+            ),
+        ),
+    ),
+)
+
 SOURCES: dict[str, CorpusSource] = {
     source.name: source
-    for source in (ASVSPOOF2019_LA, ASVSPOOF2021_LA, ASVSPOOF2021_DF, IN_THE_WILD, FAKE_OR_REAL)
+    for source in (
+        ASVSPOOF2019_LA,
+        ASVSPOOF2021_LA,
+        ASVSPOOF2021_DF,
+        IN_THE_WILD,
+        FAKE_OR_REAL,
+        CODECFAKE,
+    )
 }
