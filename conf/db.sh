@@ -27,3 +27,5 @@ export IN_THE_WILD_ROOT="${IN_THE_WILD_ROOT:-}"
 export FAKE_OR_REAL_ROOT="${FAKE_OR_REAL_ROOT:-}"
 # CodecFake: holds metadata.csv and <codec>/<speaker>/ (the audio of the parquet release)
 export CODECFAKE_ROOT="${CODECFAKE_ROOT:-}"
+# SpoofCeleb (gated; obtained by hand, see egs/spoofceleb/README.md): holds spoofceleb/
+export SPOOFCELEB_ROOT="${SPOOFCELEB_ROOT:-}"

@@ -99,3 +99,33 @@ def codecfake_unpacked(root: Path) -> None:
     (root / "metadata.csv").write_text("\n".join(lines) + "\n")
     (root / "README.md").write_text("# CodecFake\n")
     (root / "datalist.csv").write_text("wav,label,speaker,codec\n")
+
+
+# SpoofCeleb: (split, rows) with the release's paths a<attack>/<speaker>/<clip>.flac.
+SPOOFCELEB_ROWS = {
+    "development": [
+        ("a00/id10318/YYsxcZ5saac-00002-006.flac", "id10318", "a00"),
+        ("a06/id10318/YYsxcZ5saac-00002-006.flac", "id10318", "a06"),
+        ("a07/id10326/NKOA_Q89wDM-00066-003.flac", "id10326", "a07"),
+    ],
+    "evaluation": [
+        ("a00/id10270/5r0dWxy17C8-00001-001.flac", "id10270", "a00"),
+        ("a00/id10271/1gtz-CUIygI-00002-004.flac", "id10271", "a00"),
+        ("a09/id10270/5r0dWxy17C8-00001-001.flac", "id10270", "a09"),
+        ("a12/id10271/1gtz-CUIygI-00002-004.flac", "id10271", "a12"),
+        ("a18/id10271/x8lkW-Ti_2c-00010-002.flac", "id10271", "a18"),
+    ],
+    "train": [("a00/id11178/LAHad7VLKXw-00007-001.flac", "id11178", "a00")],
+}
+
+
+def spoofceleb_unpacked(root: Path, header: str = "file,speaker,attack") -> dict[str, list]:
+    """spoofceleb/{metadata,flac}/ as the tarball unpacks, 16 kHz FLAC; returns the rows."""
+    folder = root / "spoofceleb"
+    for split, rows in SPOOFCELEB_ROWS.items():
+        lines = [header, *(",".join(row) for row in rows)]
+        (folder / "metadata").mkdir(parents=True, exist_ok=True)
+        (folder / "metadata" / f"{split}.csv").write_text("\n".join(lines) + "\n")
+        for number, (file, _, _) in enumerate(rows):
+            write(folder / "flac" / split / file, tone(0.2, 16000, number), 16000, format="FLAC")
+    return SPOOFCELEB_ROWS

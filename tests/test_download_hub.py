@@ -23,7 +23,7 @@ from antispoof.download.corpus import get_corpus
 from antispoof.download.hub import HubEntry, fetch_hub, local_dir
 from antispoof.download.sources import SOURCES, CorpusSource, FileList, HubFiles, ParquetAudio
 from antispoof.download.unpack import staging_dir
-from eval_corpora_replicas import codecfake_rows
+from eval_corpora_replicas import codecfake_rows, spoofceleb_unpacked
 
 COMMIT = "ae224c9cff0e7a19edf885a670c2f7821711aed9"
 
@@ -335,3 +335,18 @@ def test_codecfake_is_fetched_at_its_commit_and_prepared(tmp_path):
     assert sizes == {"codecfake_test": 16, "codecfake_dev": 16}
     wav_scp = read_table(tmp_path / "data/codecfake_test/wav.scp")
     assert wav_scp["cf_SpeechTokenizer_p228_002"] == f"{db_root}/SpeechTokenizer/p228/p228_002.flac"
+
+
+def test_spoofceleb_is_checked_against_its_official_sizes_and_marked(tmp_path):
+    source = SOURCES["spoofceleb"]
+    root = tmp_path / "spoofceleb"
+    with pytest.raises(ManualDownloadError, match="hf download jungjee/spoofceleb"):
+        get_corpus(source, root)
+    spoofceleb_unpacked(root)
+    with pytest.raises(LayoutError) as caught:
+        get_corpus(source, root)
+    assert "spoofceleb/metadata/development.csv: 3 entries, expected 55,741" in str(caught.value)
+    assert "spoofceleb/metadata/evaluation.csv: 5 entries, expected 91,130" in str(caught.value)
+    replica = replace(source, lists=tuple(replace(lst, count=None) for lst in source.lists))
+    get_corpus(replica, root)
+    assert (root / ".complete").read_text().startswith("spoofceleb: existing copy\n")

@@ -13,14 +13,20 @@ import numpy as np
 import pytest
 import soundfile
 
-from antispoof.corpora import audio_copies, codecfake, fake_or_real
+from antispoof.corpora import audio_copies, codecfake, fake_or_real, spoofceleb
 from antispoof.corpora.common import ProtocolError
 from antispoof.corpora.sets import CORPUS_SETS
 from antispoof.data.audio import AudioError, read_audio
 from antispoof.data.datadir import validate_data_dir
 from antispoof.data.kaldi_files import read_table
 from antispoof.scoring import read_any_audio
-from eval_corpora_replicas import codecfake_unpacked, fake_or_real_norm, tone, write
+from eval_corpora_replicas import (
+    codecfake_unpacked,
+    fake_or_real_norm,
+    spoofceleb_unpacked,
+    tone,
+    write,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -171,3 +177,56 @@ def test_malformed_codecfake_metadata_is_named_by_line(tmp_path, line, message):
     (tmp_path / "metadata.csv").write_text(f"path,label,speaker_id,codec_name\n{line}\n")
     with pytest.raises(ProtocolError, match=message):
         codecfake.parse_metadata(tmp_path / "metadata.csv")
+
+
+# --- SpoofCeleb --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["file,speaker,attack", "path,speaker,attack"])
+def test_spoofceleb_sets_are_its_development_and_evaluation_protocols(tmp_path, header):
+    spoofceleb_unpacked(tmp_path / "db", header)
+    out = prepare("spoofceleb", tmp_path / "db", tmp_path / "data")
+    assert "spoofceleb_eval: 5 utterances" in out and "spoofceleb_dev: 3 utterances" in out
+    data_dir = tmp_path / "data/spoofceleb_eval"
+    summary = validate_data_dir(data_dir, check_audio_exists=True)
+    assert (summary.num_utts, summary.num_bonafide, summary.num_speakers) == (5, 2, 2)
+    attacks = read_table(data_dir / "utt2attack")
+    assert attacks == {
+        "sc_a00_id10270_5r0dWxy17C8-00001-001": "bonafide",
+        "sc_a00_id10271_1gtz-CUIygI-00002-004": "bonafide",
+        "sc_a09_id10270_5r0dWxy17C8-00001-001": "a09",
+        "sc_a12_id10271_1gtz-CUIygI-00002-004": "a12",
+        "sc_a18_id10271_x8lkW-Ti_2c-00010-002": "a18",
+    }
+    folder = (tmp_path / "db/spoofceleb/flac/evaluation").resolve()
+    wav_scp = read_table(data_dir / "wav.scp")
+    assert wav_scp["sc_a12_id10271_1gtz-CUIygI-00002-004"] == (
+        f"{folder}/a12/id10271/1gtz-CUIygI-00002-004.flac"
+    )
+    assert not (data_dir / "wav16k").exists()
+    dev = read_table(tmp_path / "data/spoofceleb_dev/utt2label")
+    assert sorted(dev.values()) == ["bonafide", "spoof", "spoof"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("a00/x/y.flac,x,A00", r"evaluation.csv:2: attack 'A00' is not a00 \.\.\. a99"),
+        ("a00/x/y.flac,x", r"evaluation.csv:2: expected 3 fields"),
+        ("a00/x/y z.flac,x,a00", r"evaluation.csv:2: file name 'y z' is not a safe Kaldi id"),
+        ("a01/x/y.flac,x,a01\na01/x/y.flac,x,a01", r"evaluation.csv:3: trial sc_a01_x_y already"),
+    ],
+)
+def test_malformed_spoofceleb_protocol_is_named_by_line(tmp_path, line, message):
+    (tmp_path / "evaluation.csv").write_text(f"file,speaker,attack\n{line}\n")
+    with pytest.raises(ProtocolError, match=message):
+        spoofceleb.parse_protocol(tmp_path / "evaluation.csv")
+
+
+def test_spoofceleb_missing_audio_is_an_error(tmp_path):
+    spoofceleb_unpacked(tmp_path / "db")
+    (tmp_path / "db/spoofceleb/flac/evaluation/a18/id10271/x8lkW-Ti_2c-00010-002.flac").unlink()
+    with pytest.raises(FileNotFoundError, match=r"1 of 5 trials have no audio file: a18/id10271/"):
+        spoofceleb.prepare(tmp_path / "db", tmp_path / "data")
+    with pytest.raises(FileNotFoundError, match=r"holds spoofceleb/ \(the unpacked"):
+        spoofceleb.prepare(tmp_path / "nowhere", tmp_path / "data")

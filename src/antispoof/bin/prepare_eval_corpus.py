@@ -20,11 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from antispoof.bin._cli import run_main
-from antispoof.corpora import codecfake, fake_or_real
+from antispoof.corpora import codecfake, fake_or_real, spoofceleb
 
 PREPARE: dict[str, Callable[[Path, Path], dict[str, int]]] = {
     "codecfake": codecfake.prepare,
     "fake_or_real": fake_or_real.prepare,
+    "spoofceleb": spoofceleb.prepare,
 }
 
 

@@ -20,6 +20,7 @@ ASVSPOOF2021_DF = (
 IN_THE_WILD = ("itw",)
 FAKE_OR_REAL = ("for_test",)
 CODECFAKE = ("codecfake_test", "codecfake_dev")
+SPOOFCELEB = ("spoofceleb_eval", "spoofceleb_dev")
 
 CORPUS_SETS: dict[str, tuple[str, ...]] = {
     "asvspoof2019": ASVSPOOF2019,
@@ -28,6 +29,7 @@ CORPUS_SETS: dict[str, tuple[str, ...]] = {
     "in_the_wild": IN_THE_WILD,
     "fake_or_real": FAKE_OR_REAL,
     "codecfake": CODECFAKE,
+    "spoofceleb": SPOOFCELEB,
     # The mini corpus holds replicas of three corpora, prepared by their own stage 1.
     "mini": ASVSPOOF2019 + ASVSPOOF2021_DF + IN_THE_WILD,
 }

@@ -288,6 +288,35 @@ CODECFAKE = CorpusSource(
     ),
 )
 
+SPOOFCELEB = CorpusSource(
+    name="spoofceleb",
+    title="SpoofCeleb",
+    landing_page="https://huggingface.co/datasets/jungjee/spoofceleb",
+    layout="db_root holds spoofceleb/{metadata,flac}/, the unpacked spoofceleb.tar.gz",
+    files=(),
+    lists=tuple(
+        FileList(
+            f"spoofceleb/metadata/{split}.csv",
+            count,
+            f"spoofceleb/flac/{split}",
+            column=0,
+            suffix="",
+            delimiter=",",
+            header=("file,speaker,attack", "path,speaker,attack"),
+        )
+        for split, count in (("development", 55_741), ("evaluation", 91_130))
+    ),
+    access=(
+        "SpoofCeleb is gated on Hugging Face; the authors grant access:\n"
+        "  1. log in at huggingface.co and ask for access on "
+        "https://huggingface.co/datasets/jungjee/spoofceleb\n"
+        "  2. once granted: hf auth login; then\n"
+        "     hf download jungjee/spoofceleb --repo-type dataset --local-dir <downloads>\n"
+        "  3. cat <downloads>/spoofceleb.tar.gz* > spoofceleb.tar.gz\n"
+        "     tar -xzf spoofceleb.tar.gz -C <db_root>      # makes <db_root>/spoofceleb/"
+    ),
+)
+
 SOURCES: dict[str, CorpusSource] = {
     source.name: source
     for source in (
@@ -297,5 +326,6 @@ SOURCES: dict[str, CorpusSource] = {
         IN_THE_WILD,
         FAKE_OR_REAL,
         CODECFAKE,
+        SPOOFCELEB,
     )
 }
