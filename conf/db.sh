@@ -29,3 +29,6 @@ export FAKE_OR_REAL_ROOT="${FAKE_OR_REAL_ROOT:-}"
 export CODECFAKE_ROOT="${CODECFAKE_ROOT:-}"
 # SpoofCeleb (gated; obtained by hand, see egs/spoofceleb/README.md): holds spoofceleb/
 export SPOOFCELEB_ROOT="${SPOOFCELEB_ROOT:-}"
+# Deepfake-Eval-2024 (gated; obtained by hand, see egs/deepfake_eval_2024/README.md): holds
+# audio-metadata-publish.csv and audio-data/
+export DEEPFAKE_EVAL_2024_ROOT="${DEEPFAKE_EVAL_2024_ROOT:-}"

@@ -129,3 +129,29 @@ def spoofceleb_unpacked(root: Path, header: str = "file,speaker,attack") -> dict
         for number, (file, _, _) in enumerate(rows):
             write(folder / "flac" / split / file, tone(0.2, 16000, number), 16000, format="FLAC")
     return SPOOFCELEB_ROWS
+
+
+# Deepfake-Eval-2024: (Filename, Finetuning Set, Ground Truth, seconds, rate, channels).
+DFE_ROWS = [
+    ("interview clip 01.mp3", "Test", "Fake", 9.5, 44100, 2),
+    ("press-02.wav", "Test", "Real", 3.0, 16000, 1),
+    ("podcast_03.wav", "Test", "Real", 13.2, 22050, 1),
+    ("ad_04.mp3", "Train", "Fake", 2.0, 24000, 1),
+    ("unsure_05.wav", "Test", "Unknown", 1.0, 16000, 1),  # left out, as AntiDeepfake does
+    ("phone_06.m4a", "Test", "Real", 0.0, 0, 1),  # not decodable here: left out with a warning
+]
+
+
+def deepfake_eval_2024_copy(root: Path) -> None:
+    """audio-metadata-publish.csv (with columns this code does not read) and audio-data/."""
+    lines = ["Filename,Language,Finetuning Set,Ground Truth,Source"]
+    for number, (name, split, truth, seconds, rate, channels) in enumerate(DFE_ROWS):
+        quoted = f'"{name}"' if " " in name else name
+        lines.append(f"{quoted},en,{split},{truth},site{number}")
+        path = root / "audio-data" / name
+        if name.endswith(".m4a"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x02\x00" + bytes(64))
+        else:
+            write(path, tone(seconds, rate, number, channels=channels), rate)
+    (root / "audio-metadata-publish.csv").write_text("\n".join(lines) + "\n")

@@ -23,7 +23,7 @@ from antispoof.download.corpus import get_corpus
 from antispoof.download.hub import HubEntry, fetch_hub, local_dir
 from antispoof.download.sources import SOURCES, CorpusSource, FileList, HubFiles, ParquetAudio
 from antispoof.download.unpack import staging_dir
-from eval_corpora_replicas import codecfake_rows, spoofceleb_unpacked
+from eval_corpora_replicas import codecfake_rows, deepfake_eval_2024_copy, spoofceleb_unpacked
 
 COMMIT = "ae224c9cff0e7a19edf885a670c2f7821711aed9"
 
@@ -350,3 +350,17 @@ def test_spoofceleb_is_checked_against_its_official_sizes_and_marked(tmp_path):
     replica = replace(source, lists=tuple(replace(lst, count=None) for lst in source.lists))
     get_corpus(replica, root)
     assert (root / ".complete").read_text().startswith("spoofceleb: existing copy\n")
+
+
+def test_deepfake_eval_2024_is_checked_for_every_listed_file_and_marked(tmp_path):
+    source = SOURCES["deepfake_eval_2024"]
+    root = tmp_path / "dfe"
+    with pytest.raises(ManualDownloadError, match="fill in the access form on https://hugg"):
+        get_corpus(source, root)
+    deepfake_eval_2024_copy(root)
+    (root / "audio-data/press-02.wav").unlink()
+    with pytest.raises(LayoutError, match=r"audio-data/: 1 of the 5 files of audio-metadata"):
+        get_corpus(source, root)
+    (root / "audio-data/press-02.wav").write_bytes(b"RIFF")
+    get_corpus(source, root)
+    assert (root / ".complete").read_text().startswith("deepfake_eval_2024: existing copy\n")

@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 import soundfile
 
-from antispoof.corpora import audio_copies, codecfake, fake_or_real, spoofceleb
+from antispoof.bin import prepare_eval_corpus
+from antispoof.corpora import (
+    audio_copies,
+    codecfake,
+    deepfake_eval_2024,
+    fake_or_real,
+    spoofceleb,
+)
 from antispoof.corpora.common import ProtocolError
 from antispoof.corpora.sets import CORPUS_SETS
 from antispoof.data.audio import AudioError, read_audio
@@ -22,6 +29,7 @@ from antispoof.data.kaldi_files import read_table
 from antispoof.scoring import read_any_audio
 from eval_corpora_replicas import (
     codecfake_unpacked,
+    deepfake_eval_2024_copy,
     fake_or_real_norm,
     spoofceleb_unpacked,
     tone,
@@ -230,3 +238,101 @@ def test_spoofceleb_missing_audio_is_an_error(tmp_path):
         spoofceleb.prepare(tmp_path / "db", tmp_path / "data")
     with pytest.raises(FileNotFoundError, match=r"holds spoofceleb/ \(the unpacked"):
         spoofceleb.prepare(tmp_path / "nowhere", tmp_path / "data")
+
+
+# --- Deepfake-Eval-2024 --------------------------------------------------------------------
+
+
+def test_deepfake_eval_2024_is_the_test_split_whole_and_segmented(tmp_path, caplog):
+    deepfake_eval_2024_copy(tmp_path / "db")
+    out = prepare("deepfake_eval_2024", tmp_path / "db", tmp_path / "data")
+    # 9.5 s, 3.0 s and 13.2 s recordings: 3+1+4 segments of 4 s, 1+1+2 of 10 s and of 13 s.
+    sizes = {"dfeval2024": 3, "seg4": 8, "seg10": 4, "seg13": 4, "seg30": 3, "seg50": 3}
+    for name, size in sizes.items():
+        assert f"{'dfeval2024_' if 'seg' in name else ''}{name}: {size} utterances" in out
+    assert "2 rows are neither Train nor Test with a Real or Fake" not in out  # a log, not stdout
+    whole = tmp_path / "data/dfeval2024"
+    summary = validate_data_dir(whole, check_audio_exists=True)
+    assert (summary.num_utts, summary.num_bonafide) == (3, 2)
+    assert read_table(whole / "utt2file") == {
+        "dfe24_interview_clip_01": "interview clip 01.mp3",
+        "dfe24_podcast_03": "podcast_03.wav",
+        "dfe24_press-02": "press-02.wav",
+    }
+    wav_scp = read_table(whole / "wav.scp")
+    assert wav_scp["dfe24_press-02"] == str((tmp_path / "db/audio-data/press-02.wav").resolve())
+    assert wav_scp["dfe24_podcast_03"] == str(whole / "wav16k/dfe24_podcast_03.wav")
+
+    seg4 = tmp_path / "data/dfeval2024_seg4"
+    summary = validate_data_dir(seg4, check_audio_exists=True)
+    assert (summary.num_utts, summary.num_bonafide, summary.num_speakers) == (8, 5, 3)
+    recording = read_table(seg4 / "utt2recording")
+    assert sorted(u for u, r in recording.items() if r == "dfe24_podcast_03") == [
+        f"dfe24_podcast_03_seg00{k}" for k in (1, 2, 3, 4)
+    ]
+    lengths = [
+        len(read_audio(read_table(seg4 / "wav.scp")[f"dfe24_podcast_03_seg00{k}"]))
+        for k in (1, 2, 3, 4)
+    ]
+    assert lengths == [64000, 64000, 64000, 19200]  # 88,200 source samples each; 1.2 s left
+    source = tmp_path / "db/audio-data/podcast_03.wav"
+    expected = audio_copies.segment(source, 4)
+    np.testing.assert_array_equal(
+        read_audio(read_table(seg4 / "wav.scp")["dfe24_podcast_03_seg002"]), expected[1]
+    )
+    assert read_table(seg4 / "utt2label")["dfe24_interview_clip_01_seg003"] == "spoof"
+
+
+def test_deepfake_eval_2024_reports_what_it_leaves_out(tmp_path, caplog):
+    deepfake_eval_2024_copy(tmp_path / "db")
+    with caplog.at_level("WARNING"):
+        sizes = deepfake_eval_2024.prepare(tmp_path / "db", tmp_path / "data", (4,))
+    assert sizes == {"dfeval2024": 3, "dfeval2024_seg4": 8}
+    assert "1 rows are neither Train nor Test with a Real or Fake ground truth" in caplog.text
+    assert "1 Test recordings cannot be decoded" in caplog.text and "phone_06.m4a" in caplog.text
+    assert deepfake_eval_2024.missing_files(tmp_path / "db") == []
+    (tmp_path / "db/audio-data/ad_04.mp3").unlink()
+    assert deepfake_eval_2024.missing_files(tmp_path / "db") == [
+        "audio-data/: 1 of the 5 files of audio-metadata-publish.csv are missing (e.g. ad_04.mp3)"
+    ]
+    (tmp_path / "db/audio-data/press-02.wav").unlink()
+    with pytest.raises(FileNotFoundError, match=r"1 of 4 Test recordings have no audio file: pre"):
+        deepfake_eval_2024.prepare(tmp_path / "db", tmp_path / "data", (4,))
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "message"),
+    [
+        ("Filename,Split,Ground Truth\na.wav,Test,Real\n", r"csv:1: no column 'Finetuning Set'"),
+        (
+            "Filename,Finetuning Set,Ground Truth\na b.wav,Test,Real\na_b.mp3,Test,Fake\n",
+            r"csv:3: 'a_b.mp3' and 'a b.wav' \(.*csv:2\) both become the id 'dfe24_a_b'",
+        ),
+        ("Filename,Finetuning Set,Ground Truth\n,Test,Real\n", r"csv:2: empty Filename"),
+    ],
+)
+def test_malformed_deepfake_eval_2024_metadata_is_named(tmp_path, csv_text, message):
+    (tmp_path / "meta.csv").write_text(csv_text)
+    with pytest.raises(ProtocolError, match=message):
+        deepfake_eval_2024.parse_metadata(tmp_path / "meta.csv")
+
+
+def test_the_declared_deepfake_eval_2024_sets_are_the_module_s():
+    segments = [deepfake_eval_2024.segment_set(n) for n in deepfake_eval_2024.SEGMENT_SECONDS]
+    names = (deepfake_eval_2024.WHOLE_SET, *segments)
+    assert CORPUS_SETS["deepfake_eval_2024"] == names
+
+
+def test_segment_lengths_are_an_option_of_stage_1(tmp_path, capsys):
+    deepfake_eval_2024_copy(tmp_path / "db")
+    argv = ["--corpus", "deepfake_eval_2024", "--db_root", str(tmp_path / "db")]
+    argv += ["--data_root", str(tmp_path / "data"), "--segment_seconds", "2.5"]
+    assert prepare_eval_corpus.main(argv) == 0
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [
+        "dfeval2024",
+        "dfeval2024_seg2.5",
+    ]
+    # 9.5 s, 3.0 s and 13.2 s: 4 + 2 + 6 segments of 2.5 s.
+    assert f"{tmp_path / 'data/dfeval2024_seg2.5'}: 12 utterances" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        prepare_eval_corpus.main([*argv[:-1], "0"])

@@ -20,10 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from antispoof.bin._cli import run_main
-from antispoof.corpora import codecfake, fake_or_real, spoofceleb
+from antispoof.corpora import codecfake, deepfake_eval_2024, fake_or_real, spoofceleb
 
-PREPARE: dict[str, Callable[[Path, Path], dict[str, int]]] = {
+PREPARE: dict[str, Callable[..., dict[str, int]]] = {
     "codecfake": codecfake.prepare,
+    "deepfake_eval_2024": deepfake_eval_2024.prepare,
     "fake_or_real": fake_or_real.prepare,
     "spoofceleb": spoofceleb.prepare,
 }
@@ -36,8 +37,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", required=True, choices=sorted(PREPARE))
     parser.add_argument("--db_root", required=True, type=Path)
     parser.add_argument("--data_root", required=True, type=Path)
+    parser.add_argument(
+        "--segment_seconds",
+        default=" ".join(f"{n:g}" for n in deepfake_eval_2024.SEGMENT_SECONDS),
+        help="Deepfake-Eval-2024's segment lengths in seconds, space separated",
+    )
     args = parser.parse_args(argv)
-    for name, count in PREPARE[args.corpus](args.db_root, args.data_root).items():
+    options = {}
+    if args.corpus == "deepfake_eval_2024":
+        seconds = tuple(float(word) for word in args.segment_seconds.split())
+        if not seconds or min(seconds) <= 0:
+            parser.error(f"--segment_seconds {args.segment_seconds!r}: give positive lengths")
+        options["segment_seconds"] = seconds
+    for name, count in PREPARE[args.corpus](args.db_root, args.data_root, **options).items():
         print(f"{args.data_root / name}: {count} utterances")
     return 0
 

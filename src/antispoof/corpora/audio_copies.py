@@ -68,7 +68,13 @@ def segment(source: Path, seconds: float) -> list[np.ndarray]:
     averaged, then `int(seconds * rate)` samples at the file's own rate per segment, the last
     one as long as what is left (however short), each segment then resampled to 16 kHz on its
     own (as its file would be read)."""
-    samples, rate = _read_mono(source)
+    samples, rate = read_mono(source)
+    return cut(samples, rate, seconds, source)
+
+
+def cut(samples: np.ndarray, rate: int, seconds: float, source: Path) -> list[np.ndarray]:
+    """`segment` of samples already read (`read_mono`), so that one decoding serves several
+    segment lengths; `source` names the file in errors."""
     per_segment = int(seconds * rate)
     if per_segment < 1:
         raise ValueError(f"a segment of {seconds} s holds no sample at {rate} Hz")
@@ -77,7 +83,8 @@ def segment(source: Path, seconds: float) -> list[np.ndarray]:
     return [_resample(piece, rate, source) for piece in pieces]
 
 
-def _read_mono(source: Path) -> tuple[np.ndarray, int]:
+def read_mono(source: Path) -> tuple[np.ndarray, int]:
+    """The file's samples, channels averaged (float32), and its rate; AudioError if unreadable."""
     try:
         samples, rate = soundfile.read(str(source), dtype="float32", always_2d=True)
     except (OSError, RuntimeError, soundfile.LibsndfileError) as err:

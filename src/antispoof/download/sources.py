@@ -49,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from antispoof.corpora import fake_or_real
+from antispoof.corpora import deepfake_eval_2024, fake_or_real
 
 
 @dataclass(frozen=True)
@@ -317,6 +317,27 @@ SPOOFCELEB = CorpusSource(
     ),
 )
 
+DEEPFAKE_EVAL_2024 = CorpusSource(
+    name="deepfake_eval_2024",
+    title="Deepfake-Eval-2024 (audio)",
+    landing_page="https://huggingface.co/datasets/nuriachandra/Deepfake-Eval-2024",
+    layout="db_root holds audio-metadata-publish.csv and audio-data/<Filename>",
+    files=(),
+    lists=(),
+    checks=(deepfake_eval_2024.missing_files,),
+    access=(
+        "Deepfake-Eval-2024 is gated on Hugging Face; the authors grant access on a form:\n"
+        "  1. log in at huggingface.co and fill in the access form on "
+        "https://huggingface.co/datasets/nuriachandra/Deepfake-Eval-2024 (institution, "
+        "intended use)\n"
+        "  2. once granted: hf auth login; then download its audio part into <db_root>:\n"
+        "     hf download nuriachandra/Deepfake-Eval-2024 --repo-type dataset "
+        "--local-dir <db_root>\n"
+        "     (audio-metadata-publish.csv and the audio files, audio-data/<Filename>; the "
+        "video and image parts are not used)"
+    ),
+)
+
 SOURCES: dict[str, CorpusSource] = {
     source.name: source
     for source in (
@@ -327,5 +348,6 @@ SOURCES: dict[str, CorpusSource] = {
         FAKE_OR_REAL,
         CODECFAKE,
         SPOOFCELEB,
+        DEEPFAKE_EVAL_2024,
     )
 }
