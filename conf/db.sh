@@ -32,3 +32,5 @@ export SPOOFCELEB_ROOT="${SPOOFCELEB_ROOT:-}"
 # Deepfake-Eval-2024 (gated; obtained by hand, see egs/deepfake_eval_2024/README.md): holds
 # audio-metadata-publish.csv and audio-data/
 export DEEPFAKE_EVAL_2024_ROOT="${DEEPFAKE_EVAL_2024_ROOT:-}"
+# MLAAD with M-AILABS: holds MLAAD/fake/<lang>/ (Hugging Face) and M-AILABS/<tag>/ (<tag>.tgz)
+export MLAAD_ROOT="${MLAAD_ROOT:-}"

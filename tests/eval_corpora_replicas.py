@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from antispoof.corpora import fake_or_real
+from antispoof.corpora import fake_or_real, mlaad
 
 
 def tone(seconds: float, rate: int, seed: int, channels: int = 1) -> np.ndarray:
@@ -155,3 +155,68 @@ def deepfake_eval_2024_copy(root: Path) -> None:
         else:
             write(path, tone(seconds, rate, number, channels=channels), rate)
     (root / "audio-metadata-publish.csv").write_text("\n".join(lines) + "\n")
+
+
+# MLAAD: two TTS systems per language (folder, rate), v8's meta.csv columns.
+MLAAD_SYSTEMS = (("tts_models_multilingual_multi-dataset_bark", 24000), ("facebook_mms-tts", 16000))
+MLAAD_HEADER = (
+    "path|original_file|language|is_original_language|duration|training_data|model_name|"
+    "architecture|transcript|reference_speaker"
+)
+MAILABS_BOOKS = {  # tag -> (gender, reader, book) of its replica recordings
+    "de_DE": ("female", "eva_k", "grune_haus"),
+    "en_UK": ("female", "elizabeth_klett", "jane_eyre"),
+    "en_US": ("male", "elliot_miller", "pink_fairy_book"),
+    "es_ES": ("female", "karen_savage", "angelina"),
+    "fr_FR": ("male", "bernard", "les_mysteres"),
+    "it_IT": ("female", "lisa_caputo", "malavoglia"),
+    "pl_PL": ("female", "nina_brown", "w_pustyni"),
+    "ru_RU": ("male", "minaev", "oblomov"),
+    "uk_UK": ("female", "sumska", "lisova_pisnya"),
+}
+
+
+def mailabs_original(tag: str, number: int) -> str:
+    gender, reader, book = MAILABS_BOOKS[tag]
+    return f"{tag}/by_book/{gender}/{reader}/{book}/wavs/{book}_01_f{number:06d}.wav"
+
+
+def mlaad_with_mailabs(root: Path) -> dict[str, tuple[int, int]]:
+    """MLAAD/fake/<lang>/<system>/ and the M-AILABS recordings its clips name (plus one that no
+    clip names, and a metadata.csv per book); returns (bona fide, spoof) per language."""
+    expected = {}
+    for lang_number, (lang, tags) in enumerate(mlaad.MAILABS_TAGS.items()):
+        originals = [mailabs_original(tags[i % len(tags)], i + 1) for i in range(2)]
+        spoof = 0
+        for system, rate in MLAAD_SYSTEMS:
+            folder = root / "MLAAD/fake" / lang / system
+            rows = [MLAAD_HEADER]
+            for clip, original in enumerate(originals, start=1):
+                name = f"{system[:4]}_{lang}_{clip:03d}.wav"
+                write(folder / name, tone(0.3, rate, lang_number * 10 + clip), rate)
+                rows.append(
+                    f"./fake/{lang}/{system}/{name}|{original}|{lang}|True|0.3|m-ailabs|"
+                    f"{system}|{system.split('_')[0]}|text {clip}|"
+                )
+                spoof += 1
+            if lang == "de" and system.startswith("facebook"):
+                # Text translated from English: its original is not bona fide of German.
+                name = f"{system[:4]}_de_translated.wav"
+                write(folder / name, tone(0.3, rate, 99), rate)
+                rows.append(
+                    f"./fake/de/{system}/{name}|{mailabs_original('en_US', 9)}|de|False|0.3|"
+                    f"m-ailabs|{system}|facebook|text|"
+                )
+                spoof += 1
+            (folder / "meta.csv").write_text("\n".join(rows) + "\n")
+        for original in {*originals, mailabs_original(tags[0], 50)}:
+            write(root / "M-AILABS" / original, tone(0.4, 16000, len(original)), 16000)
+        expected[lang] = (len(originals), spoof)
+    write(root / "M-AILABS" / mailabs_original("en_US", 9), tone(0.4, 16000, 9), 16000)
+    for tag, (gender, reader, book) in MAILABS_BOOKS.items():
+        (root / "M-AILABS" / tag / "by_book" / gender / reader / book / "metadata.csv").write_text(
+            f"{book}_01_f000001|text|text\n"
+        )
+    (root / "MLAAD/README.md").parent.mkdir(parents=True, exist_ok=True)
+    (root / "MLAAD/README.md").write_text("---\nlicense: apache-2.0\n---\n")
+    return expected

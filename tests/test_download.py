@@ -47,11 +47,8 @@ WRAPPERS = {
 }
 FAST = FetchOptions(timeout=5, retries=2, backoff=0, progress_interval=0, chunk_size=64)
 FLAC = b"fLaC" + bytes(60)  # stand-in audio; nothing here decodes it
-HUB_AND_LOCAL_SOURCES = {
-    "codecfake",
-    "spoofceleb",
-    "deepfake_eval_2024",
-}  # tested in test_download_hub.py
+# Tested in test_download_hub.py.
+HUB_AND_LOCAL_SOURCES = {"codecfake", "deepfake_eval_2024", "mlaad", "spoofceleb"}
 
 
 # --- archives in the official layouts -----------------------------------------------------

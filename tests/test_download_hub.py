@@ -11,21 +11,38 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
 
-from antispoof.corpora import codecfake
+from antispoof.bin import get_corpus as get_corpus_cli
+from antispoof.corpora import codecfake, mlaad
 from antispoof.data.kaldi_files import read_table
 from antispoof.download import ChecksumError, LayoutError, ManualDownloadError
 from antispoof.download.corpus import get_corpus
 from antispoof.download.hub import HubEntry, fetch_hub, local_dir
-from antispoof.download.sources import SOURCES, CorpusSource, FileList, HubFiles, ParquetAudio
+from antispoof.download.sources import (
+    SOURCES,
+    CorpusSource,
+    FileList,
+    HubFiles,
+    ParquetAudio,
+    mlaad_source,
+)
 from antispoof.download.unpack import staging_dir
-from eval_corpora_replicas import codecfake_rows, deepfake_eval_2024_copy, spoofceleb_unpacked
+from eval_corpora_replicas import (
+    codecfake_rows,
+    deepfake_eval_2024_copy,
+    mailabs_original,
+    mlaad_with_mailabs,
+    spoofceleb_unpacked,
+)
+from test_download import FAST, server, tar_gz_bytes  # noqa: F401 (server: the HTTP fixture)
 
 COMMIT = "ae224c9cff0e7a19edf885a670c2f7821711aed9"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def git_blob_id(data: bytes) -> str:
@@ -364,3 +381,79 @@ def test_deepfake_eval_2024_is_checked_for_every_listed_file_and_marked(tmp_path
     (root / "audio-data/press-02.wav").write_bytes(b"RIFF")
     get_corpus(source, root)
     assert (root / ".complete").read_text().startswith("deepfake_eval_2024: existing copy\n")
+
+
+def tree_bytes(root: Path, under: str) -> dict[str, bytes]:
+    """Every file under `root/under`, by its path relative to `root`."""
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted((root / under).rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_mlaad_languages_are_fetched_with_their_mailabs_releases(server, tmp_path):  # noqa: F811
+    replica = tmp_path / "replica"
+    mlaad_with_mailabs(replica)
+    repo = tree_bytes(replica / "MLAAD", "")
+    repo["fake/ar/some_system/meta.csv"] = b"path|original_file|language|model_name\n"  # not asked
+    hub = FolderHub({"mueller91/MLAAD": repo})
+    for tag in ("de_DE", "en_UK", "en_US"):
+        server.files[f"{tag}.tgz"] = tar_gz_bytes(tree_bytes(replica / "M-AILABS", tag))
+    source = mlaad_source(("de", "en"))
+    assert [remote.name for remote in source.files] == ["de_DE.tgz", "en_UK.tgz", "en_US.tgz"]
+    assert source.files[0].urls[0] == "https://ics.tau-ceti.space/data/Training/stt_tts/de_DE.tgz"
+    db_root = tmp_path / "db" / "mlaad"
+    get_corpus(source, db_root, base_url=server.url, options=FAST, hub_client=hub)
+
+    marker = (db_root / ".complete").read_text()
+    assert marker.startswith(
+        f"mlaad: de_DE.tgz en_UK.tgz en_US.tgz huggingface.co/datasets/mueller91/MLAAD@{COMMIT}"
+    )
+    assert hub.resolved == [("mueller91/MLAAD", None)]  # the default branch, recorded above
+    assert not any(
+        path.startswith("fake/ar/") or path.startswith("fake/fr/") for path in hub.downloads
+    )
+    assert (db_root / "MLAAD/README.md").is_file()
+    assert sorted(path.name for path in (db_root / "M-AILABS").iterdir()) == [
+        "de_DE",
+        "en_UK",
+        "en_US",
+    ]
+    sizes = mlaad.prepare(db_root, tmp_path / "data")
+    assert sizes == {"mlaad_de": 7, "mlaad_en": 6}
+
+
+def test_mlaad_stage_0_refuses_a_copy_without_a_named_recording(tmp_path):
+    root = tmp_path / "mlaad"
+    mlaad_with_mailabs(root)
+    (root / "M-AILABS" / mailabs_original("de_DE", 1)).unlink()
+    with pytest.raises(LayoutError, match=r"de: 1 of 2 M-AILABS recordings are missing"):
+        get_corpus(SOURCES["mlaad"], root, hub_client=FolderHub({}))
+    with pytest.raises(ValueError, match=r"MLAAD languages xx: choose among de, en, es"):
+        mlaad_source(("de", "xx"))
+
+
+NEW_WRAPPERS = {
+    "codecfake": "[--download_dir DIR] <db_root>",
+    "mlaad": '[--languages "de en ..."] [--download_dir DIR] [--base_url URL] <db_root>',
+    "spoofceleb": "<db_root>",
+    "deepfake_eval_2024": "<db_root>",
+}
+
+
+@pytest.mark.parametrize("corpus", sorted(NEW_WRAPPERS))
+def test_wrapper_help_and_usage(corpus):
+    script = REPO / f"local/{corpus}/get_corpus.sh"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    assert f"Usage: local/{corpus}/get_corpus.sh {NEW_WRAPPERS[corpus]}" in result.stdout
+    result = subprocess.run([str(script)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1 and "Usage:" in result.stderr
+
+
+def test_languages_are_an_option_of_mlaad_only(tmp_path, capsys):
+    argv = ["--corpus", "codecfake", "--db_root", str(tmp_path), "--languages", "de"]
+    with pytest.raises(SystemExit):
+        get_corpus_cli.main(argv)
+    assert "--languages is an option of mlaad only" in capsys.readouterr().err

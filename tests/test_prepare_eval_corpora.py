@@ -19,6 +19,7 @@ from antispoof.corpora import (
     codecfake,
     deepfake_eval_2024,
     fake_or_real,
+    mlaad,
     spoofceleb,
 )
 from antispoof.corpora.common import ProtocolError
@@ -28,9 +29,12 @@ from antispoof.data.datadir import validate_data_dir
 from antispoof.data.kaldi_files import read_table
 from antispoof.scoring import read_any_audio
 from eval_corpora_replicas import (
+    MLAAD_HEADER,
     codecfake_unpacked,
     deepfake_eval_2024_copy,
     fake_or_real_norm,
+    mailabs_original,
+    mlaad_with_mailabs,
     spoofceleb_unpacked,
     tone,
     write,
@@ -336,3 +340,65 @@ def test_segment_lengths_are_an_option_of_stage_1(tmp_path, capsys):
     assert f"{tmp_path / 'data/dfeval2024_seg2.5'}: 12 utterances" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         prepare_eval_corpus.main([*argv[:-1], "0"])
+
+
+# --- MLAAD with M-AILABS -----------------------------------------------------------------------
+
+
+def test_mlaad_sets_pair_each_language_with_the_recordings_its_clips_speak(tmp_path):
+    expected = mlaad_with_mailabs(tmp_path / "db")
+    out = prepare("mlaad", tmp_path / "db", tmp_path / "data")
+    for lang, (bonafide, spoof) in expected.items():
+        assert f"mlaad_{lang}: {bonafide + spoof} utterances" in out
+        data_dir = tmp_path / "data" / f"mlaad_{lang}"
+        summary = validate_data_dir(data_dir, check_audio_exists=True)
+        assert (summary.num_bonafide, summary.num_spoof) == (bonafide, spoof)
+        assert set(read_table(data_dir / "utt2lang").values()) == {lang}
+    de = tmp_path / "data/mlaad_de"
+    attacks = read_table(de / "utt2attack")
+    assert attacks["mailabs_de_DE_grune_haus_01_f000001"] == "bonafide"
+    assert attacks["mlaad_de_facebook_mms-tts_face_de_translated"] == "facebook_mms-tts"
+    # The translated clip is spoof of German; its English original is bona fide of nothing here.
+    assert not [utt for utt in attacks if "en_US" in utt]
+    assert read_table(de / "utt2spk")["mailabs_de_DE_grune_haus_01_f000002"] == "de_DE_eva_k"
+    en = read_table(tmp_path / "data/mlaad_en/utt2file")
+    assert en["mailabs_en_US_pink_fairy_book_01_f000002"] == (
+        "M-AILABS/en_US/by_book/male/elliot_miller/pink_fairy_book/wavs/"
+        "pink_fairy_book_01_f000002.wav"
+    )
+    wav_scp = read_table(de / "wav.scp")
+    db = (tmp_path / "db").resolve()
+    # M-AILABS and the 16 kHz system are listed as they are; the 24 kHz system as copies.
+    assert wav_scp["mailabs_de_DE_grune_haus_01_f000001"].startswith(f"{db}/M-AILABS/de_DE/")
+    assert wav_scp["mlaad_de_facebook_mms-tts_face_de_001"].startswith(f"{db}/MLAAD/fake/de/")
+    bark = "mlaad_de_tts_models_multilingual_multi-dataset_bark_tts__de_001"
+    assert wav_scp[bark] == str(de / f"wav16k/{bark}.wav")
+
+
+def test_mlaad_without_a_named_recording_is_an_error(tmp_path):
+    mlaad_with_mailabs(tmp_path / "db")
+    original = tmp_path / "db/M-AILABS" / mailabs_original("it_IT", 2)
+    original.unlink()
+    with pytest.raises(FileNotFoundError, match=r"it: 1 of 2 M-AILABS recordings are missing"):
+        mlaad.prepare(tmp_path / "db", tmp_path / "data")
+    assert mlaad.missing_files(tmp_path / "db", ("de", "it")) == [
+        f"it: 1 of 2 M-AILABS recordings are missing (e.g. M-AILABS/{mailabs_original('it_IT', 2)})"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("path|language|model_name\n", r"meta.csv:1: no column original_file in \['path', 'l"),
+        (f"{MLAAD_HEADER}\n./fake/de/m/a.wav|de_DE/x.wav|de\n", r"meta.csv:2: 3 fields, the head"),
+        (
+            f"{MLAAD_HEADER}\n./fake/de/m/a.wav|wavs/x.wav|de|True|1|d|m|a|t|\n",
+            r"meta.csv:2: original_file 'wavs/x.wav' names no M-AILABS recording",
+        ),
+    ],
+)
+def test_malformed_mlaad_meta_is_named_by_line(tmp_path, rows, message):
+    (tmp_path / "MLAAD/fake/de/m").mkdir(parents=True)
+    (tmp_path / "MLAAD/fake/de/m/meta.csv").write_text(rows)
+    with pytest.raises(ProtocolError, match=message):
+        mlaad.parse_language(tmp_path, "de")

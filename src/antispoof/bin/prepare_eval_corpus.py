@@ -20,12 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from antispoof.bin._cli import run_main
-from antispoof.corpora import codecfake, deepfake_eval_2024, fake_or_real, spoofceleb
+from antispoof.corpora import codecfake, deepfake_eval_2024, fake_or_real, mlaad, spoofceleb
 
 PREPARE: dict[str, Callable[..., dict[str, int]]] = {
     "codecfake": codecfake.prepare,
     "deepfake_eval_2024": deepfake_eval_2024.prepare,
     "fake_or_real": fake_or_real.prepare,
+    "mlaad": mlaad.prepare,
     "spoofceleb": spoofceleb.prepare,
 }
 

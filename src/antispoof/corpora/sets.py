@@ -21,6 +21,8 @@ IN_THE_WILD = ("itw",)
 FAKE_OR_REAL = ("for_test",)
 CODECFAKE = ("codecfake_test", "codecfake_dev")
 SPOOFCELEB = ("spoofceleb_eval", "spoofceleb_dev")
+# One set per M-AILABS language; stage 1 writes those whose MLAAD and M-AILABS parts are there.
+MLAAD = tuple(f"mlaad_{lang}" for lang in ("de", "en", "es", "fr", "it", "pl", "ru", "uk"))
 # The Test recordings whole, then cut into segments of 4, 10, 13, 30 and 50 s (AntiDeepfake's).
 DEEPFAKE_EVAL_2024 = (
     "dfeval2024",
@@ -40,6 +42,7 @@ CORPUS_SETS: dict[str, tuple[str, ...]] = {
     "codecfake": CODECFAKE,
     "spoofceleb": SPOOFCELEB,
     "deepfake_eval_2024": DEEPFAKE_EVAL_2024,
+    "mlaad": MLAAD,
     # The mini corpus holds replicas of three corpora, prepared by their own stage 1.
     "mini": ASVSPOOF2019 + ASVSPOOF2021_DF + IN_THE_WILD,
 }

@@ -45,11 +45,12 @@ the archive while unpacking it and by the counts above.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from antispoof.corpora import deepfake_eval_2024, fake_or_real
+from antispoof.corpora import deepfake_eval_2024, fake_or_real, mlaad
 
 
 @dataclass(frozen=True)
@@ -338,6 +339,51 @@ DEEPFAKE_EVAL_2024 = CorpusSource(
     ),
 )
 
+
+def mlaad_source(languages: tuple[str, ...] = tuple(mlaad.MAILABS_TAGS)) -> CorpusSource:
+    """MLAAD (Hugging Face, spoof) with the M-AILABS releases of `languages` (bona fide)."""
+    unknown = sorted(set(languages) - set(mlaad.MAILABS_TAGS))
+    if unknown or not languages:
+        raise ValueError(
+            f"MLAAD languages {', '.join(unknown) or '(none)'}: choose among "
+            f"{', '.join(mlaad.MAILABS_TAGS)} (the languages of M-AILABS)"
+        )
+    tags = [tag for lang in languages for tag in mlaad.MAILABS_TAGS[lang]]
+    return CorpusSource(
+        name="mlaad",
+        title=f"MLAAD with M-AILABS ({' '.join(languages)})",
+        landing_page="https://huggingface.co/datasets/mueller91/MLAAD",
+        layout=(
+            "db_root holds MLAAD/fake/<lang>/<model>/ (Hugging Face) and "
+            "M-AILABS/<tag>/by_book/ (the unpacked <tag>.tgz)"
+        ),
+        files=tuple(
+            RemoteFile(
+                f"{tag}.tgz",
+                (
+                    f"https://ics.tau-ceti.space/data/Training/stt_tts/{tag}.tgz",
+                    f"https://data.solak.de/data/Training/stt_tts/{tag}.tgz",
+                ),
+                into=mlaad.MAILABS_DIR,
+            )
+            for tag in tags
+        ),
+        lists=(),
+        required=(f"{mlaad.MLAAD_DIR}/README.md",),
+        hub=(
+            HubFiles(
+                "mueller91/MLAAD",
+                None,  # no commit recorded yet: the default branch, resolved into .complete
+                ("README.md", *(f"fake/{lang}/*" for lang in languages)),
+                into=mlaad.MLAAD_DIR,
+            ),
+        ),
+        checks=(functools.partial(mlaad.missing_files, languages=tuple(languages)),),
+    )
+
+
+MLAAD = mlaad_source()
+
 SOURCES: dict[str, CorpusSource] = {
     source.name: source
     for source in (
@@ -349,5 +395,6 @@ SOURCES: dict[str, CorpusSource] = {
         CODECFAKE,
         SPOOFCELEB,
         DEEPFAKE_EVAL_2024,
+        MLAAD,
     )
 }
