@@ -38,7 +38,9 @@ def sample_rate(path: Path) -> int:
 
 def at_16k(sources: Mapping[str, Path], copy_dir: Path) -> dict[str, Path]:
     """For each utterance, its audio at 16 kHz: the source file itself, or its copy
-    `copy_dir/<utt>.wav` (made when missing)."""
+    `copy_dir/<utt>.wav` (made when missing), as an absolute path (wav.scp is read from
+    other working directories)."""
+    copy_dir = copy_dir.absolute()
     result: dict[str, Path] = {}
     to_copy: list[tuple[Path, Path]] = []
     for utt, source in sources.items():

@@ -146,7 +146,7 @@ def prepare(
             f"{db_root / METADATA} not found: is --db_root the directory that holds {METADATA} "
             f"and {AUDIO_DIR}/?"
         )
-    db_root = db_root.resolve()
+    db_root, data_root = db_root.resolve(), data_root.absolute()  # wav.scp: absolute paths
     test = [r for r in parse_metadata(db_root / METADATA) if r.split == TEST_SPLIT]
     if not test:
         raise ProtocolError(f"{db_root / METADATA}: no Test recording")
