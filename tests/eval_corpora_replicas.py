@@ -3,7 +3,7 @@
 Each builder writes, under a root, what stage 0 leaves there (the unpacked release, or the
 copy a user obtained by hand) with a handful of short audio files at the corpus's own sample
 rates and formats, and returns what stage 1 should make of it. Layouts and protocol formats:
-docs/research/corpora.md §7-§11 and the modules under antispoof/corpora/.
+docs/research/corpora.md §9-§13 and the modules under antispoof/corpora/.
 """
 
 from __future__ import annotations

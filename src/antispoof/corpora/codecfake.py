@@ -1,6 +1,6 @@
 """CodecFake (Wu et al., Interspeech 2024): VCTK re-synthesised by neural audio codecs, its
 evaluation and development speakers as the authors' detection code selects them
-(docs/research/corpora.md §8).
+(docs/research/corpora.md §10).
 
 The release is one Hugging Face parquet dataset, `rogertseng/CodecFake` (707,872 rows in 161
 shards, columns `audio`, `label`, `speaker_id`, `codec_name`). Stage 0 writes each row's audio,

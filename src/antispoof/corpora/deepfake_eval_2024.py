@@ -1,5 +1,5 @@
 """Deepfake-Eval-2024 (Chandra et al. 2025), audio: its test split, whole and cut into segments
-the way AntiDeepfake's scripts cut it (docs/research/corpora.md §11).
+the way AntiDeepfake's scripts cut it (docs/research/corpora.md §13).
 
 The release is gated on Hugging Face (`nuriachandra/Deepfake-Eval-2024`). Its audio part, as
 AntiDeepfake's `protocols/DeepfakeEval2024_preprocess.py` describes it:

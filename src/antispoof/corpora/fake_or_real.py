@@ -1,5 +1,5 @@
 """Fake-or-Real (FoR, Reimao and Tzerpos 2019), the normalised version `for-norm`: its test
-split as the Speech Anti-Spoofing Arena scores it (docs/research/corpora.md §7).
+split as the Speech Anti-Spoofing Arena scores it (docs/research/corpora.md §9).
 
 `for-norm.tar.gz` unpacks to `for-norm/{training,validation,testing}/{real,fake}/`; a file's
 folder is its label, and there is no list file. The only published trial list of the test split

@@ -1,5 +1,5 @@
 """MLAAD (Müller et al. 2024; v8 on Hugging Face) paired with its M-AILABS bona fide, one set per
-language (docs/research/corpora.md §9).
+language (docs/research/corpora.md §11).
 
 MLAAD is spoof only: text-to-speech output in many languages, one folder per TTS system, each
 with a `meta.csv`. Its texts (and, for voice-cloning systems, its reference voices) come from

@@ -1,5 +1,5 @@
 """SpoofCeleb (Jung et al. 2024): its development and evaluation protocols to Kaldi data
-directories (docs/research/corpora.md §10).
+directories (docs/research/corpora.md §12).
 
 The release is gated on Hugging Face (`jungjee/spoofceleb`, access granted by the authors) as
 the parts of one tarball, `spoofceleb.tar.gz*`, which unpacks to

@@ -1,4 +1,4 @@
-"""The official sources of each corpus, as data (docs/research/corpora.md §1-§4).
+"""The official sources of each corpus, as data (docs/research/corpora.md §1-§4, §9-§13).
 
 A `CorpusSource` lists the archives to fetch (URLs tried in order, the md5 where the publisher
 gives one) and what the unpacked corpus must contain: protocol and key files with their
@@ -32,10 +32,31 @@ in_the_wild (release_in_the_wild.zip, the authors' Hugging Face copy or Fraunhof
     release_in_the_wild/meta.csv     header `file,speaker,label` + 31,779 lines
     release_in_the_wild/<n>.wav      (`file` holds the name with its .wav)
 
-No host here needs a login as far as docs/research/corpora.md records (DataShare, Zenodo and
-asvspoof.org serve these files openly; the Hugging Face and owncloud copies are public links). A
-host that answers 401/403, or a web page instead of the file, gets the user precise instructions
-for a manual download, and the file they place is verified like a downloaded one.
+fake_or_real (for-norm.tar.gz, York University's share):
+    for-norm/testing/{real,fake}/file<N>.wav_16k.wav_norm.wav_mono.wav_silence.wav
+    (every file of the Arena's 4,528-trial key must exist; no list file in the release)
+
+codecfake (Hugging Face rogertseng/CodecFake, 161 parquet shards at a pinned commit):
+    metadata.csv                            707,872 rows path,label,speaker_id,codec_name
+    <codec_name>/<speaker_id>/<file>        each row's audio, as stored; README.md, datalist.csv
+
+mlaad (Hugging Face mueller91/MLAAD fake/<lang>/, and M-AILABS <tag>.tgz per language):
+    MLAAD/fake/<lang>/<model>/{meta.csv,<clip>.wav}, MLAAD/README.md
+    M-AILABS/<tag>/by_book/<gender>/<reader>/<book>/wavs/<file>.wav
+
+spoofceleb (gated: obtained by hand, checked only):
+    spoofceleb/metadata/{development,evaluation}.csv     55,741 and 91,130 rows
+    spoofceleb/flac/{development,evaluation}/<file>
+
+deepfake_eval_2024 (gated: obtained by hand, checked only):
+    audio-metadata-publish.csv, audio-data/<Filename>
+
+The archive hosts above need no login as far as docs/research/corpora.md records (DataShare,
+Zenodo, asvspoof.org, York University and M-AILABS serve these files openly; the Hugging Face
+and owncloud copies are public links). A host that answers 401/403, or a web page instead of the
+file, gets the user precise instructions for a manual download, and the file they place is
+verified like a downloaded one. Hugging Face repositories (HubFiles) may ask for a login; their
+files are checked against the checksums the Hub lists (hub.py).
 
 Sizes and md5s: only the two key tarballs have a published md5 (the 2021 eval-package README).
 Zenodo shows an md5 per file on its record pages; they were not retrievable when this was
