@@ -1,4 +1,4 @@
-"""Kaldi data directories of an evaluation corpus (stage 1 of egs/<corpus>), from its protocol.
+r"""Kaldi data directories of an evaluation corpus (stage 1 of egs/<corpus>), from its protocol.
 
 Usage:
     python -m antispoof.bin.prepare_eval_corpus --corpus CORPUS --db_root <dir> --data_root data \
