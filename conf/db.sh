@@ -23,3 +23,14 @@ export ASVSPOOF2021_LA_ROOT="${ASVSPOOF2021_LA_ROOT:-}"
 export ASVSPOOF2021_DF_ROOT="${ASVSPOOF2021_DF_ROOT:-}"
 # In-the-Wild: holds release_in_the_wild/ (release_in_the_wild.zip)
 export IN_THE_WILD_ROOT="${IN_THE_WILD_ROOT:-}"
+# Fake-or-Real: holds for-norm/ (for-norm.tar.gz)
+export FAKE_OR_REAL_ROOT="${FAKE_OR_REAL_ROOT:-}"
+# CodecFake: holds metadata.csv and <codec>/<speaker>/ (the audio of the parquet release)
+export CODECFAKE_ROOT="${CODECFAKE_ROOT:-}"
+# SpoofCeleb (gated; obtained by hand, see egs/spoofceleb/README.md): holds spoofceleb/
+export SPOOFCELEB_ROOT="${SPOOFCELEB_ROOT:-}"
+# Deepfake-Eval-2024 (gated; obtained by hand, see egs/deepfake_eval_2024/README.md): holds
+# audio-metadata-publish.csv and audio-data/
+export DEEPFAKE_EVAL_2024_ROOT="${DEEPFAKE_EVAL_2024_ROOT:-}"
+# MLAAD with M-AILABS: holds MLAAD/fake/<lang>/ (Hugging Face) and M-AILABS/<tag>/ (<tag>.tgz)
+export MLAAD_ROOT="${MLAAD_ROOT:-}"

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from antispoof.bin import get_corpus as get_corpus_cli
+from antispoof.corpora import fake_or_real
 from antispoof.download import (
     ArchiveError,
     ChecksumError,
@@ -42,9 +43,12 @@ WRAPPERS = {
     "asvspoof2021_la": "local/asvspoof2021_la/get_corpus.sh",
     "asvspoof2021_df": "local/asvspoof2021_df/get_corpus.sh",
     "in_the_wild": "local/in_the_wild/get_corpus.sh",
+    "fake_or_real": "local/fake_or_real/get_corpus.sh",
 }
 FAST = FetchOptions(timeout=5, retries=2, backoff=0, progress_interval=0, chunk_size=64)
 FLAC = b"fLaC" + bytes(60)  # stand-in audio; nothing here decodes it
+# Tested in test_download_hub.py.
+HUB_AND_LOCAL_SOURCES = {"codecfake", "deepfake_eval_2024", "mlaad", "spoofceleb"}
 
 
 # --- archives in the official layouts -----------------------------------------------------
@@ -170,11 +174,21 @@ def fake_in_the_wild() -> dict[str, bytes]:
     return {"release_in_the_wild.zip": zip_bytes(members)}
 
 
+def fake_fake_or_real() -> dict[str, bytes]:
+    """for-norm with every file of the Arena's test list, a stray fake it leaves out, and one
+    training file (the other splits are not read)."""
+    members = {f"for-norm/{trial.rel}": FLAC for trial in fake_or_real.arena_trials()}
+    members[f"for-norm/testing/fake/{fake_or_real.FILE_NAME.format(number=34)}"] = FLAC
+    members[f"for-norm/training/real/{fake_or_real.FILE_NAME.format(number=1)}"] = FLAC
+    return {"for-norm.tar.gz": tar_gz_bytes(members)}
+
+
 FAKES = {
     "asvspoof2019_la": (fake_la2019, {"train.trn": 2, "dev.trl": 2, "eval.trl": 3}),
     "asvspoof2021_la": (fake_la2021, {"": 3}),
     "asvspoof2021_df": (fake_df2021, {"": 4}),
     "in_the_wild": (fake_in_the_wild, {"": 3}),
+    "fake_or_real": (fake_fake_or_real, {}),
 }
 
 
@@ -311,10 +325,14 @@ LAYOUT_PATHS = {
         "keys/DF/CM/trial_metadata.txt",
     ],
     "in_the_wild": ["release_in_the_wild/meta.csv", "release_in_the_wild/2.wav"],
+    "fake_or_real": [
+        "for-norm/testing/real/file2264.wav_16k.wav_norm.wav_mono.wav_silence.wav",
+        "for-norm/testing/fake/file2371.wav_16k.wav_norm.wav_mono.wav_silence.wav",
+    ],
 }
 
 
-@pytest.mark.parametrize("name", sorted(SOURCES))
+@pytest.mark.parametrize("name", sorted(FAKES))
 def test_download_verify_unpack_and_mark(name, server, tmp_path):
     source, archives = serve(server, name)
     db_root = tmp_path / "db" / name
@@ -330,6 +348,11 @@ def test_download_verify_unpack_and_mark(name, server, tmp_path):
     assert not staging_dir(db_root).exists()
     assert all(seen.user_agent.startswith("antispoof/") for seen in server.requests)
     assert all(seen.range is None for seen in server.requests)
+
+
+def test_every_source_is_tested():
+    # Archive downloads here; Hub and local-only sources in test_download_hub.py.
+    assert set(SOURCES) == set(FAKES) | HUB_AND_LOCAL_SOURCES
 
 
 def test_official_sources_are_recorded_as_published():
@@ -359,6 +382,9 @@ def test_official_sources_are_recorded_as_published():
         "https://owncloud.fraunhofer.de/index.php/s/JZgXh0JEAF0elxa/download",
     )
     assert itw.lists[0].count == 31_779
+    fake_or_real_norm = SOURCES["fake_or_real"]
+    assert fake_or_real_norm.files[0].urls[0] == "https://bil.eecs.yorku.ca/share/for-norm.tar.gz"
+    assert fake_or_real_norm.checks == (fake_or_real.missing_trials,)
 
 
 # --- resuming ----------------------------------------------------------------------------------
@@ -646,6 +672,20 @@ def test_an_unpacked_copy_without_marker_is_verified_and_marked(name, server, tm
     run_stage0(source, db_root, server)
     assert (db_root / ".complete").is_file()
     assert server.requests == []
+
+
+def test_a_fake_or_real_copy_without_a_test_file_is_refused(server, tmp_path):
+    source, archives = serve(server, "fake_or_real")
+    db_root = tmp_path / "existing"
+    unpack_by_hand(archives, db_root)
+    (db_root / "for-norm/testing/real/file7.wav_16k.wav_norm.wav_mono.wav_silence.wav").unlink()
+    with pytest.raises(
+        LayoutError,
+        match=r"1 of the Arena's 4,528 test files are missing \(e\.g\. "
+        r"testing/real/file7\.wav_16k",
+    ):
+        run_stage0(source, db_root, server)
+    assert not (db_root / ".complete").exists()
 
 
 def test_an_incomplete_copy_is_an_error_naming_what_is_missing(server, tmp_path):

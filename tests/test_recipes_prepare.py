@@ -15,6 +15,13 @@ import soundfile
 
 from antispoof.data.datadir import validate_data_dir
 from antispoof.data.kaldi_files import read_table
+from eval_corpora_replicas import (
+    codecfake_unpacked,
+    deepfake_eval_2024_copy,
+    fake_or_real_norm,
+    mlaad_with_mailabs,
+    spoofceleb_unpacked,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE_OUTPUTS = {"db", "data", "dump", "exp", ".venv", ".git", "__pycache__", ".pytest_cache"}
@@ -69,3 +76,32 @@ def test_in_the_wild_recipe_prepares_its_data(fresh_tree, mini_corpus):
     summary = validate_data_dir(data / "itw", check_audio_exists=True)
     assert summary.num_bonafide > 0 and summary.num_spoof > 0
     assert "utt2clip" in summary.files
+
+
+# The evaluation corpora: each recipe's stage 1 on a replica of the root stage 0 would leave
+# (marked complete, as stage 0 marks it), with the sets its run.sh scores validated by run.sh.
+EVAL_RECIPES = {
+    "fake_or_real": ("FAKE_OR_REAL_ROOT", fake_or_real_norm, {"for_test": 4528}),
+    "codecfake": ("CODECFAKE_ROOT", codecfake_unpacked, {"codecfake_test": 16}),
+    "mlaad": ("MLAAD_ROOT", mlaad_with_mailabs, {"mlaad_de": 7, "mlaad_uk": 6}),
+    "spoofceleb": ("SPOOFCELEB_ROOT", spoofceleb_unpacked, {"spoofceleb_eval": 5}),
+    "deepfake_eval_2024": (
+        "DEEPFAKE_EVAL_2024_ROOT",
+        deepfake_eval_2024_copy,
+        {"dfeval2024_seg4": 8, "dfeval2024": 3},
+    ),
+}
+
+
+@pytest.mark.parametrize("recipe", sorted(EVAL_RECIPES))
+def test_evaluation_recipe_prepares_its_data(fresh_tree, tmp_path, recipe):
+    variable, build, sizes = EVAL_RECIPES[recipe]
+    root = tmp_path / recipe
+    root.mkdir()
+    build(root)
+    (root / ".complete").write_text(f"{recipe}: replica\n")
+    data = run_stage_1(fresh_tree, recipe, {variable: root})
+    for name, size in sizes.items():
+        summary = validate_data_dir(data / name, check_audio_exists=True)
+        assert summary.num_utts == size
+        assert summary.num_bonafide > 0 and summary.num_spoof > 0

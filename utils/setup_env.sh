@@ -2,8 +2,9 @@
 # Source this file: it creates the project's Python environment (.venv at the repository root)
 # on first use, reinstalls it when pyproject.toml or conf/constraints.txt changes, and puts it
 # first on PATH. Needs only python3 (3.11+) with venv; everything else comes from the package
-# registry. The package is installed with its `dev` (tests) and `onnx` (export) extras, at the
-# exact versions of conf/constraints.txt (pyproject.toml gives only compatible ranges).
+# registry. The package is installed with its `dev` (tests), `onnx` (export), `demo` (the web
+# page) and `corpora` (parquet releases) extras, at the exact versions of conf/constraints.txt
+# (pyproject.toml gives only compatible ranges).
 
 antispoof_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 antispoof_venv="${ANTISPOOF_VENV:-${antispoof_root}/.venv}"
@@ -17,7 +18,7 @@ if [ "$(cat "${antispoof_stamp}" 2>/dev/null)" != "${antispoof_wanted}" ]; then
   python3 -m venv "${antispoof_venv}"
   "${antispoof_venv}/bin/python" -m pip install --quiet --upgrade pip
   "${antispoof_venv}/bin/python" -m pip install --quiet \
-    --constraint "${antispoof_root}/conf/constraints.txt" -e "${antispoof_root}[dev,onnx]"
+    --constraint "${antispoof_root}/conf/constraints.txt" -e "${antispoof_root}[dev,onnx,demo,corpora]"
   echo "${antispoof_wanted}" > "${antispoof_stamp}"
 fi
 

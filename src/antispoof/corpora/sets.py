@@ -18,12 +18,31 @@ ASVSPOOF2021_DF = (
     "df21_eval_heldout",
 )
 IN_THE_WILD = ("itw",)
+FAKE_OR_REAL = ("for_test",)
+CODECFAKE = ("codecfake_test", "codecfake_dev")
+SPOOFCELEB = ("spoofceleb_eval", "spoofceleb_dev")
+# One set per M-AILABS language; stage 1 writes those whose MLAAD and M-AILABS parts are there.
+MLAAD = tuple(f"mlaad_{lang}" for lang in ("de", "en", "es", "fr", "it", "pl", "ru", "uk"))
+# The Test recordings whole, then cut into segments of 4, 10, 13, 30 and 50 s (AntiDeepfake's).
+DEEPFAKE_EVAL_2024 = (
+    "dfeval2024",
+    "dfeval2024_seg4",
+    "dfeval2024_seg10",
+    "dfeval2024_seg13",
+    "dfeval2024_seg30",
+    "dfeval2024_seg50",
+)
 
 CORPUS_SETS: dict[str, tuple[str, ...]] = {
     "asvspoof2019": ASVSPOOF2019,
     "asvspoof2021_la": ASVSPOOF2021_LA,
     "asvspoof2021_df": ASVSPOOF2021_DF,
     "in_the_wild": IN_THE_WILD,
+    "fake_or_real": FAKE_OR_REAL,
+    "codecfake": CODECFAKE,
+    "spoofceleb": SPOOFCELEB,
+    "deepfake_eval_2024": DEEPFAKE_EVAL_2024,
+    "mlaad": MLAAD,
     # The mini corpus holds replicas of three corpora, prepared by their own stage 1.
     "mini": ASVSPOOF2019 + ASVSPOOF2021_DF + IN_THE_WILD,
 }

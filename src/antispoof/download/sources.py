@@ -1,4 +1,4 @@
-"""The official sources of each corpus, as data (docs/research/corpora.md §1-§4).
+"""The official sources of each corpus, as data (docs/research/corpora.md §1-§4, §9-§13).
 
 A `CorpusSource` lists the archives to fetch (URLs tried in order, the md5 where the publisher
 gives one) and what the unpacked corpus must contain: protocol and key files with their
@@ -32,10 +32,31 @@ in_the_wild (release_in_the_wild.zip, the authors' Hugging Face copy or Fraunhof
     release_in_the_wild/meta.csv     header `file,speaker,label` + 31,779 lines
     release_in_the_wild/<n>.wav      (`file` holds the name with its .wav)
 
-No host here needs a login as far as docs/research/corpora.md records (DataShare, Zenodo and
-asvspoof.org serve these files openly; the Hugging Face and owncloud copies are public links). A
-host that answers 401/403, or a web page instead of the file, gets the user precise instructions
-for a manual download, and the file they place is verified like a downloaded one.
+fake_or_real (for-norm.tar.gz, York University's share):
+    for-norm/testing/{real,fake}/file<N>.wav_16k.wav_norm.wav_mono.wav_silence.wav
+    (every file of the Arena's 4,528-trial key must exist; no list file in the release)
+
+codecfake (Hugging Face rogertseng/CodecFake, 161 parquet shards at a pinned commit):
+    metadata.csv                            707,872 rows path,label,speaker_id,codec_name
+    <codec_name>/<speaker_id>/<file>        each row's audio, as stored; README.md, datalist.csv
+
+mlaad (Hugging Face mueller91/MLAAD fake/<lang>/, and M-AILABS <tag>.tgz per language):
+    MLAAD/fake/<lang>/<model>/{meta.csv,<clip>.wav}, MLAAD/README.md
+    M-AILABS/<tag>/by_book/<gender>/<reader>/<book>/wavs/<file>.wav
+
+spoofceleb (gated: obtained by hand, checked only):
+    spoofceleb/metadata/{development,evaluation}.csv     55,741 and 91,130 rows
+    spoofceleb/flac/{development,evaluation}/<file>
+
+deepfake_eval_2024 (gated: obtained by hand, checked only):
+    audio-metadata-publish.csv, audio-data/<Filename>
+
+The archive hosts above need no login as far as docs/research/corpora.md records (DataShare,
+Zenodo, asvspoof.org, York University and M-AILABS serve these files openly; the Hugging Face
+and owncloud copies are public links). A host that answers 401/403, or a web page instead of the
+file, gets the user precise instructions for a manual download, and the file they place is
+verified like a downloaded one. Hugging Face repositories (HubFiles) may ask for a login; their
+files are checked against the checksums the Hub lists (hub.py).
 
 Sizes and md5s: only the two key tarballs have a published md5 (the 2021 eval-package README).
 Zenodo shows an md5 per file on its record pages; they were not retrievable when this was
@@ -45,7 +66,12 @@ the archive while unpacking it and by the counts above.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from antispoof.corpora import deepfake_eval_2024, fake_or_real, mlaad
 
 
 @dataclass(frozen=True)
@@ -54,6 +80,36 @@ class RemoteFile:
     urls: tuple[str, ...]  # the official address first, then mirrors; tried in order
     md5: str | None = None  # the published checksum; None where none is published
     size: int | None = None  # the published size in bytes; None where none is published
+    into: str = ""  # the folder of db_root the archive unpacks into ("": db_root itself)
+
+
+@dataclass(frozen=True)
+class HubFiles:
+    """Files of a Hugging Face dataset repository, fetched with huggingface_hub (hub.py).
+
+    Every file is checked against the checksum the Hub lists for it: the sha256 of a large
+    (LFS) file, the git blob id of a small one.
+    """
+
+    repo_id: str  # owner/name
+    revision: str | None  # a commit; None: the default branch, resolved and recorded in .complete
+    patterns: tuple[str, ...]  # fnmatch patterns of the repository paths to fetch
+    into: str = ""  # the folder of db_root that holds the repository's tree
+    parquet_audio: ParquetAudio | None = None  # parquet files: their audio extracted to files
+
+
+@dataclass(frozen=True)
+class ParquetAudio:
+    """How the audio column of parquet files becomes files (unpack.extract_parquet_audio).
+
+    Each row's `audio.bytes` is written, unchanged, to `<folders...>/<basename of audio.path>`
+    (the folders are the row's values of `folders`), and one line per row, in file and row
+    order, to the CSV `metadata`: the file's path (relative to the CSV), then `columns`.
+    """
+
+    folders: tuple[str, ...]
+    columns: tuple[str, ...]
+    metadata: str = "metadata.csv"
 
 
 @dataclass(frozen=True)
@@ -61,12 +117,12 @@ class FileList:
     """A protocol or key file: every entry names an audio file that must exist."""
 
     path: str  # relative to db_root
-    count: int  # entries, not counting the header line
+    count: int | None  # entries, not counting the header line; None where none is published
     audio_dir: str  # relative to db_root; holds `<entry><suffix>` for every entry
-    column: int  # 0-based field holding the entry
+    column: int  # 0-based field holding the entry (it may name a file in a subfolder)
     suffix: str = ".flac"
     delimiter: str | None = None  # None: runs of whitespace
-    header: str | None = None  # the exact first line, for files that have one
+    header: str | tuple[str, ...] | None = None  # the exact first line (or its known spellings)
 
 
 @dataclass(frozen=True)
@@ -78,6 +134,11 @@ class CorpusSource:
     files: tuple[RemoteFile, ...]
     lists: tuple[FileList, ...]
     required: tuple[str, ...] = ()  # further files (relative to db_root) that must exist
+    hub: tuple[HubFiles, ...] = ()  # files fetched from the Hugging Face Hub
+    # Further checks of an unpacked copy: each returns what `root` lacks, one line per problem.
+    checks: tuple[Callable[[Path], list[str]], ...] = ()
+    # For a corpus that is never downloaded here (a gated release): the steps to obtain it.
+    access: str = ""
 
 
 def _zenodo(record: int, name: str) -> RemoteFile:
@@ -197,7 +258,164 @@ IN_THE_WILD = CorpusSource(
     ),
 )
 
+FAKE_OR_REAL = CorpusSource(
+    name="fake_or_real",
+    title="Fake-or-Real (for-norm)",
+    landing_page="https://bil.eecs.yorku.ca/datasets/",
+    layout="db_root holds for-norm/, the unpacked for-norm.tar.gz",
+    files=(
+        RemoteFile(
+            "for-norm.tar.gz",
+            (
+                "https://bil.eecs.yorku.ca/share/for-norm.tar.gz",
+                "https://www.eecs.yorku.ca/~bil/Datasets/for-norm.tar.gz",
+            ),
+        ),
+    ),
+    lists=(),
+    checks=(fake_or_real.missing_trials,),
+)
+
+CODECFAKE = CorpusSource(
+    name="codecfake",
+    title="CodecFake (Wu et al., Interspeech 2024)",
+    landing_page="https://huggingface.co/datasets/rogertseng/CodecFake",
+    layout=(
+        "db_root holds metadata.csv and <codec_name>/<speaker_id>/<file>, the audio of the "
+        "parquet release, with its README.md and datalist.csv"
+    ),
+    files=(),
+    lists=(
+        FileList(
+            "metadata.csv",
+            707_872,  # num_examples of the dataset card
+            "",
+            column=0,
+            suffix="",
+            delimiter=",",
+            header="path,label,speaker_id,codec_name",
+        ),
+    ),
+    required=("README.md", "datalist.csv"),
+    hub=(
+        HubFiles(
+            "rogertseng/CodecFake",
+            "ae224c9cff0e7a19edf885a670c2f7821711aed9",  # "add overview csv", the newest
+            ("README.md", "datalist.csv", "data/train-*.parquet"),
+            parquet_audio=ParquetAudio(
+                folders=("codec_name", "speaker_id"),
+                columns=("label", "speaker_id", "codec_name"),
+            ),
+        ),
+    ),
+)
+
+SPOOFCELEB = CorpusSource(
+    name="spoofceleb",
+    title="SpoofCeleb",
+    landing_page="https://huggingface.co/datasets/jungjee/spoofceleb",
+    layout="db_root holds spoofceleb/{metadata,flac}/, the unpacked spoofceleb.tar.gz",
+    files=(),
+    lists=tuple(
+        FileList(
+            f"spoofceleb/metadata/{split}.csv",
+            count,
+            f"spoofceleb/flac/{split}",
+            column=0,
+            suffix="",
+            delimiter=",",
+            header=("file,speaker,attack", "path,speaker,attack"),
+        )
+        for split, count in (("development", 55_741), ("evaluation", 91_130))
+    ),
+    access=(
+        "SpoofCeleb is gated on Hugging Face; the authors grant access:\n"
+        "  1. log in at huggingface.co and ask for access on "
+        "https://huggingface.co/datasets/jungjee/spoofceleb\n"
+        "  2. once granted: hf auth login; then\n"
+        "     hf download jungjee/spoofceleb --repo-type dataset --local-dir <downloads>\n"
+        "  3. cat <downloads>/spoofceleb.tar.gz* > spoofceleb.tar.gz\n"
+        "     tar -xzf spoofceleb.tar.gz -C <db_root>      # makes <db_root>/spoofceleb/"
+    ),
+)
+
+DEEPFAKE_EVAL_2024 = CorpusSource(
+    name="deepfake_eval_2024",
+    title="Deepfake-Eval-2024 (audio)",
+    landing_page="https://huggingface.co/datasets/nuriachandra/Deepfake-Eval-2024",
+    layout="db_root holds audio-metadata-publish.csv and audio-data/<Filename>",
+    files=(),
+    lists=(),
+    checks=(deepfake_eval_2024.missing_files,),
+    access=(
+        "Deepfake-Eval-2024 is gated on Hugging Face; the authors grant access on a form:\n"
+        "  1. log in at huggingface.co and fill in the access form on "
+        "https://huggingface.co/datasets/nuriachandra/Deepfake-Eval-2024 (institution, "
+        "intended use)\n"
+        "  2. once granted: hf auth login; then download its audio part into <db_root>:\n"
+        "     hf download nuriachandra/Deepfake-Eval-2024 --repo-type dataset "
+        "--local-dir <db_root>\n"
+        "     (audio-metadata-publish.csv and the audio files, audio-data/<Filename>; the "
+        "video and image parts are not used)"
+    ),
+)
+
+
+def mlaad_source(languages: tuple[str, ...] = tuple(mlaad.MAILABS_TAGS)) -> CorpusSource:
+    """MLAAD (Hugging Face, spoof) with the M-AILABS releases of `languages` (bona fide)."""
+    unknown = sorted(set(languages) - set(mlaad.MAILABS_TAGS))
+    if unknown or not languages:
+        raise ValueError(
+            f"MLAAD languages {', '.join(unknown) or '(none)'}: choose among "
+            f"{', '.join(mlaad.MAILABS_TAGS)} (the languages of M-AILABS)"
+        )
+    tags = [tag for lang in languages for tag in mlaad.MAILABS_TAGS[lang]]
+    return CorpusSource(
+        name="mlaad",
+        title=f"MLAAD with M-AILABS ({' '.join(languages)})",
+        landing_page="https://huggingface.co/datasets/mueller91/MLAAD",
+        layout=(
+            "db_root holds MLAAD/fake/<lang>/<model>/ (Hugging Face) and "
+            "M-AILABS/<tag>/by_book/ (the unpacked <tag>.tgz)"
+        ),
+        files=tuple(
+            RemoteFile(
+                f"{tag}.tgz",
+                (
+                    f"https://ics.tau-ceti.space/data/Training/stt_tts/{tag}.tgz",
+                    f"https://data.solak.de/data/Training/stt_tts/{tag}.tgz",
+                ),
+                into=mlaad.MAILABS_DIR,
+            )
+            for tag in tags
+        ),
+        lists=(),
+        required=(f"{mlaad.MLAAD_DIR}/README.md",),
+        hub=(
+            HubFiles(
+                "mueller91/MLAAD",
+                None,  # no commit recorded yet: the default branch, resolved into .complete
+                ("README.md", *(f"fake/{lang}/*" for lang in languages)),
+                into=mlaad.MLAAD_DIR,
+            ),
+        ),
+        checks=(functools.partial(mlaad.missing_files, languages=tuple(languages)),),
+    )
+
+
+MLAAD = mlaad_source()
+
 SOURCES: dict[str, CorpusSource] = {
     source.name: source
-    for source in (ASVSPOOF2019_LA, ASVSPOOF2021_LA, ASVSPOOF2021_DF, IN_THE_WILD)
+    for source in (
+        ASVSPOOF2019_LA,
+        ASVSPOOF2021_LA,
+        ASVSPOOF2021_DF,
+        IN_THE_WILD,
+        FAKE_OR_REAL,
+        CODECFAKE,
+        SPOOFCELEB,
+        DEEPFAKE_EVAL_2024,
+        MLAAD,
+    )
 }

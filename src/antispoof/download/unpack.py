@@ -5,12 +5,18 @@ one rename, and `.complete` is written after that: an interrupted unpack never l
 at `<db_root>` that looks complete. Member paths are checked before anything is written:
 absolute paths, `..` components and links are refused. Reading every member in full is also
 the integrity check of archives without a published md5 (zip CRC-32, gzip CRC and length).
+
+Files fetched from the Hugging Face Hub are placed into the staging tree as they are (hard
+links to the verified downloads where the file system allows, copies otherwise), except parquet
+files whose audio column is extracted to audio files (`extract_parquet_audio`).
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import logging
+import os
 import shutil
 import tarfile
 import time
@@ -20,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from antispoof.download import ArchiveError
+from antispoof.download.sources import ParquetAudio
 from antispoof.download.verify import archive_format
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,65 @@ def extract(archive: Path, into: Path) -> int:
         raise ArchiveError(f"{archive.name} is corrupt ({type(err).__name__}: {err})") from None
     log.info("%s: unpacked, %d files", archive.name, count)
     return count
+
+
+def place_file(source: Path, target: Path) -> None:
+    """Put the verified download `source` at `target`: a hard link, else a copy."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def extract_parquet_audio(parquets: list[Path], spec: ParquetAudio, into: Path) -> int:
+    """Write the audio of every row of `parquets` (in order) to files under `into`, and the
+    rows to `into/<spec.metadata>`; returns the number of rows. The audio bytes are written as
+    they are stored (no decoding, no re-encoding). Raises ArchiveError for a file that is not
+    parquet, lacks a column, or names an audio file twice or outside its folder."""
+    import pyarrow.parquet as pq  # only this reads parquet; the other corpora need no pyarrow
+
+    columns = ["audio", *dict.fromkeys((*spec.folders, *spec.columns))]
+    written: set[str] = set()
+    progress = _Progress(spec.metadata)
+    into.mkdir(parents=True, exist_ok=True)
+    with (into / spec.metadata).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["path", *spec.columns])
+        for parquet in parquets:
+            try:
+                table = pq.ParquetFile(parquet)
+                missing = sorted(set(columns) - set(table.schema_arrow.names))
+                if missing:
+                    raise ArchiveError(f"{parquet.name}: no column {', '.join(missing)}")
+                batches = table.iter_batches(batch_size=256, columns=columns)
+                for batch in batches:
+                    for row in batch.to_pylist():
+                        rel = _audio_path(parquet, row, spec, written)
+                        (into / rel).parent.mkdir(parents=True, exist_ok=True)
+                        (into / rel).write_bytes(row["audio"]["bytes"])
+                        writer.writerow([rel, *(row[column] for column in spec.columns)])
+                        progress.tick(len(written))
+            except (OSError, ValueError) as err:  # pyarrow's errors derive from these
+                raise ArchiveError(f"{parquet.name} is not readable parquet ({err})") from None
+    return len(written)
+
+
+def _audio_path(parquet: Path, row: dict, spec: ParquetAudio, written: set[str]) -> str:
+    """`<folder values>/<basename of audio.path>`, checked to be new and inside the corpus."""
+    audio = row["audio"] or {}
+    name = PurePosixPath(str(audio.get("path") or "").replace("\\", "/")).name
+    folders = [str(row[column] or "") for column in spec.folders]
+    if not name or not audio.get("bytes") or not all(folders):
+        raise ArchiveError(
+            f"{parquet.name}: a row without audio bytes, a file name or {', '.join(spec.folders)}"
+        )
+    rel = "/".join([*folders, name])
+    _check_member(parquet, rel)
+    if rel in written:
+        raise ArchiveError(f"{parquet.name}: {rel} is named by two rows")
+    written.add(rel)
+    return rel
 
 
 def install(staging: Path, db_root: Path) -> None:
