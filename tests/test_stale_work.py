@@ -25,7 +25,7 @@ from antispoof.bin import stage_marker
 from antispoof.config import resolve_file, save_config
 from antispoof.detector import load_detector
 from antispoof.errors import NonFiniteLossError
-from antispoof.markers import StaleWorkError, stage_inputs, training_settings
+from antispoof.markers import StaleWorkError, changed_settings, stage_inputs, training_settings
 from antispoof.training.checkpoint import load_checkpoint, save_checkpoint
 from antispoof.training.trainer import Trainer, TrainingData
 from tiny_configs import REPO, tiny_detector
@@ -216,6 +216,52 @@ def test_a_changed_config_needs_force_and_force_trains_anew(recipe: Path) -> Non
 
 
 @pytest.mark.recipe
+def test_an_experiment_from_before_a_train_key_existed_stays_current(recipe: Path) -> None:
+    # As a version before `train.accum_grad` left the experiment: its saved config without the
+    # key, and the records of its checkpoints, training and scores made from that config.
+    exp_dir = recipe / "exp" / TAG
+    config_file = exp_dir / "config.yaml"
+    config = yaml.safe_load(config_file.read_text())
+    assert config["train"].pop("accum_grad") == 1
+    save_config(config, config_file)
+    before = config_file.read_bytes()
+    data = TrainingData(recipe / "data/train", recipe / "data/dev")
+    for name in ("best", "last"):
+        state = load_checkpoint(exp_dir / f"checkpoints/{name}.pt")
+        state["training_settings"] = training_settings(config)
+        if name == "last":
+            state["inputs"] = stage_inputs(
+                "train", train_dir=data.train_dir, dev_dir=data.dev_dir, config=config
+            )
+        save_checkpoint(state, exp_dir / f"checkpoints/{name}.pt")
+    tables = ["--train_dir", str(recipe / "data/train"), "--dev_dir", str(recipe / "data/dev")]
+    marker_args = [str(exp_dir / ".done.train"), "train", *tables, "--config", str(config_file)]
+    assert stage_marker.main(["write", *marker_args]) == 0
+    for set_name in ("dev", "eval"):
+        scored = ["--data_dir", str(recipe / "data" / set_name), "--config", str(config_file)]
+        scored += ["--checkpoint", str(exp_dir / "checkpoints/best.pt")]
+        marker = str(exp_dir / set_name / ".done.score")
+        assert stage_marker.main(["write", marker, "score", *scored]) == 0
+
+    # The config now resolves with `accum_grad: 1`, which changes nothing that was made.
+    log = ok(run_pipeline(recipe))
+    assert f"stage 3: skipping: exp/{TAG}/.done.train is current" in log
+    for set_name in ("dev", "eval"):
+        assert f"stage 4: skipping: exp/{TAG}/{set_name}/.done.score is current" in log
+    assert "redoing" not in log and "replaced" not in log
+    assert config_file.read_bytes() == before
+    assert load_detector(exp_dir)[0]["train"]["accum_grad"] == 1
+    # A training interrupted then would resume under the config as it resolves now.
+    trainer = Trainer(exp_dir, resolve_file(config_file), data, torch.device("cpu"))
+    trainer.resume_if_possible()
+    assert trainer.epoch == 2
+    # Another value is another training.
+    settings = training_settings(resolve_file(config_file))
+    accumulated = training_settings(resolve_file(config_file, ["train.accum_grad=2"]))
+    assert changed_settings(settings, accumulated) == ["train.accum_grad"]
+
+
+@pytest.mark.recipe
 def test_force_at_stage_3_really_trains_again(recipe: Path) -> None:
     log = ok(run_pipeline(recipe, "--stage", "3", "--force", "true"))
     assert "stage 3: training" in log
@@ -387,3 +433,8 @@ def test_non_finite_scores_are_refused_before_writing(trained: Path, tmp_path: P
 def test_training_settings_leave_out_what_a_model_does_not_depend_on() -> None:
     config = {"train": {"epochs": 3, "num_workers": 2}, "inference": {"mode": "full"}, "x": 1}
     assert training_settings(config) == {"train": {"epochs": 3}, "x": 1}
+    # A key added later counts only at a value other than the training before it had.
+    accumulated = {**config, "train": {**config["train"], "accum_grad": 1}}
+    assert training_settings(accumulated) == training_settings(config)
+    accumulated["train"]["accum_grad"] = 4
+    assert training_settings(accumulated) == {"train": {"epochs": 3, "accum_grad": 4}, "x": 1}
