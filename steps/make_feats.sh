@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run a frozen input branch of an experiment over a data directory into a kaldiio ark/scp store.
 #
-# Usage: steps/make_feats.sh [--nj 2] [--cmd utils/run_local.sh] [--ngpu N] --branch <name> \
-#          <exp_config> <data_dir> <out_dir>
+# Usage: steps/make_feats.sh [--nj 2] [--cmd utils/run_local.sh] [--ngpu N] [--num_threads N] \
+#          --branch <name> <exp_config> <data_dir> <out_dir>
 #   e.g. steps/make_feats.sh --nj 4 --branch lfcc exp/lfcc_resnet18_ocsoftmax/config.yaml data/train dump/lfcc_1a2b3c4d/train
 # Writes <out_dir>/feats.scp (sorted), the per-job arks, utt2num_frames, frontend.yaml, and .done
 # (the checksums of the data directory's wav.scp and the branch settings it was made from).
@@ -12,6 +12,8 @@ nj=2                                                   # parallel jobs
 cmd="${ANTISPOOF_ROOT:-.}/utils/run_local.sh"          # job launcher (conf/cmd.sh: feats_cmd)
 ngpu=""                                                # 0, 1; empty: a GPU if present
 branch=""                                              # the input branch to cache
+num_threads=""                                         # threads per job; empty: the launcher's
+                                                       # (run_local.sh: nproc / nj, at least 1)
 help_message="$(sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//')"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,7 +42,9 @@ log "extracting features of ${data_dir} in ${nj} jobs (logs: ${out_dir}/log)"
 extra=()
 gpu_opt=()
 [ -n "${ngpu}" ] && extra+=(--ngpu "${ngpu}") && gpu_opt=(--gpu "${ngpu}")
-${cmd} --num-threads 1 "${gpu_opt[@]}" JOB=1:"${nj}" "${out_dir}/log/make_feats.JOB.log" \
+threads_opt=()
+[ -n "${num_threads}" ] && threads_opt=(--num-threads "${num_threads}")
+${cmd} "${threads_opt[@]}" "${gpu_opt[@]}" JOB=1:"${nj}" "${out_dir}/log/make_feats.JOB.log" \
   python -m antispoof.bin.make_feats --config "${config}" --branch "${branch}" \
   --data_dir "${data_dir}/split${nj}/JOB" --out "${out_dir}/feats.JOB" "${extra[@]}"
 

@@ -45,8 +45,10 @@ def make_recipe(root: Path) -> Path:
     return recipe
 
 
-def run_pipeline(recipe: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANTISPOOF_VENV": str(Path(sys.executable).parents[1])}
+def run_pipeline(
+    recipe: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ANTISPOOF_VENV": str(Path(sys.executable).parents[1]), **(env or {})}
     command = [
         str(REPO / "run.sh"),
         "--recipe_dir",
@@ -259,6 +261,29 @@ def test_an_experiment_from_before_a_train_key_existed_stays_current(recipe: Pat
     settings = training_settings(resolve_file(config_file))
     accumulated = training_settings(resolve_file(config_file, ["train.accum_grad=2"]))
     assert changed_settings(settings, accumulated) == ["train.accum_grad"]
+
+
+@pytest.mark.recipe
+def test_jobs_run_on_their_share_of_the_cores_or_the_threads_asked_for(
+    recipe: Path, tmp_path: Path
+) -> None:
+    # A machine of 8 cores, as `nproc` reports them; stages 2 and 4 run --nj 2 jobs.
+    cores = tmp_path / "cores"
+    cores.mkdir()
+    (cores / "nproc").write_text("#!/usr/bin/env bash\necho 8\n")
+    (cores / "nproc").chmod(0o755)
+    env = {"PATH": f"{cores}{os.pathsep}{os.environ['PATH']}"}
+
+    def job_threads(log: Path) -> str:
+        return log.read_text().splitlines()[-2].rpartition("threads=")[2]
+
+    stage_2 = ["--stage", "2", "--stop-stage", "2", "--force", "true"]
+    ok(run_pipeline(recipe, *stage_2, env=env))
+    (dump,) = (recipe / "dump").glob("lfcc_*")
+    assert job_threads(dump / "dev" / "log" / "make_feats.2.log") == "4"
+    stage_4 = ["--stage", "4", "--stop-stage", "4", "--force", "true", "--num_threads", "3"]
+    ok(run_pipeline(recipe, *stage_4, env=env))
+    assert job_threads(recipe / "exp" / TAG / "eval" / "log" / "score.1.log") == "3"
 
 
 @pytest.mark.recipe

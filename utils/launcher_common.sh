@@ -9,7 +9,7 @@
 # cmd_template. Defines: die <message>, report_failures <num failed> <first failed log>.
 
 max_jobs_run=""
-num_threads=1
+num_threads="" # empty: the launcher's default (run_local.sh: the job's share of the cores)
 gpu=""
 mem=""
 
@@ -36,7 +36,8 @@ die() {
 [ $# -ge 2 ] || die "expected [JOB=start:end] <log> <command> ...; see $0 --help"
 [[ -z ${max_jobs_run} || ${max_jobs_run} =~ ^[1-9][0-9]*$ ]] \
   || die "--max-jobs-run must be a positive integer, got '${max_jobs_run}'"
-[[ ${num_threads} =~ ^[1-9][0-9]*$ ]] || die "--num-threads must be a positive integer, got '${num_threads}'"
+[[ -z ${num_threads} || ${num_threads} =~ ^[1-9][0-9]*$ ]] \
+  || die "--num-threads must be a positive integer, got '${num_threads}'"
 [[ -z ${gpu} || ${gpu} =~ ^[0-9]+$ ]] || die "--gpu must be a non-negative integer, got '${gpu}'"
 [[ ${mem} =~ ^[0-9A-Za-z.]*$ ]] || die "--mem must look like 8G or 8000M, got '${mem}'"
 [ "${job_start}" -le "${job_end}" ] || die "empty job range ${jobvar}=${job_start}:${job_end}"

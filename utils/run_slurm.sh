@@ -10,7 +10,8 @@
 #
 # Options (before or after the JOB=start:end range; dashes or underscores):
 #   --max-jobs-run N   at most N tasks of the array at a time (--array=1-N%M)
-#   --num-threads N    --cpus-per-task=N; also OMP_NUM_THREADS and MKL_NUM_THREADS (default: 1)
+#   --num-threads N    --cpus-per-task=N; also OMP_NUM_THREADS and MKL_NUM_THREADS (default: 1;
+#                      each task has the CPUs it asks for, whatever the cores of this machine)
 #   --mem X            --mem=X, memory per task, e.g. 8G (default: the partition's)
 #   --gpu N            --gres=gpu:N when N > 0; with 0, CUDA_VISIBLE_DEVICES="" (default: none)
 #   --num-nodes N      --nodes=N, one task per node, each running the command (srun), with
@@ -38,6 +39,7 @@ num_nodes=1 # this launcher's own option, parsed with the common ones
 # shellcheck source=launcher_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/launcher_common.sh"
 [[ ${num_nodes} =~ ^[1-9][0-9]*$ ]] || die "--num-nodes must be a positive integer, got '${num_nodes}'"
+num_threads=${num_threads:-1}
 
 # log_of <index>: the log path of one task.
 log_of() {
