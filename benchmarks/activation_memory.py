@@ -4,7 +4,7 @@ that fits it on a 24, 40 or 80 GiB device.
 
 Usage:
     python benchmarks/activation_memory.py [--configs egs/asvspoof2019/conf/aasist.yaml ...] \
-        [--ngpu 0|1] [--method saved|peak_rss] [--precision config|fp32] [--batches 2 3]
+        [--ngpu 0|1] [--precision config|fp32] [--batches 2 3] [--usable 0.9]
 
 Configs: by default every config of the paper recipes (egs/asvspoof2019, egs/asvspoof2021_la,
 egs/asvspoof2021_df; the rows of the published tables). Each is built as training builds it,
@@ -14,20 +14,20 @@ as without a stage-2 cache. Released encoders cannot be downloaded here: XLS-R 3
 tiny.en are built at random with their released architectures (from their config.json files),
 which leaves every shape, and so the memory, as it is with the real weights.
 
-What is measured, for a training step at two small batch sizes (`--batches`), whose difference
-gives the memory per example (what grows with the batch) and the rest (what does not):
-- `--method saved` (default on a CPU): the bytes autograd keeps from the forward pass for the
-  backward pass (torch.autograd.graph.saved_tensors_hooks; each storage once; parameters and
-  buffers not counted), plus the gradients. These are the activations a batch holds at the end
-  of its forward pass, where a step's memory peaks; the temporaries of single operations come on
-  top. Deterministic, and the same on any machine for a given precision.
-- `--method peak_rss` (a CPU cross-check, Linux): the peak resident memory of the process during
-  the step over what it held before (/proc/self/status VmHWM, reset through
-  /proc/self/clear_refs): activations, gradients and every temporary, as a GPU's peak counts
-  them.
-- `--ngpu 1`: torch.cuda.max_memory_allocated during the step over what was allocated before it.
-The resident part (parameters, buffers, optimizer state) is added to give what a step needs at a
-batch; CUDA's own context and the allocator's fragmentation are not in it, hence `--usable`.
+A training step (forward, backward, optimizer step, as the trainer runs it) at two small batch
+sizes (`--batches`) gives, from their difference, each figure per example (what grows with the
+batch) and the rest (what does not). Two figures per example:
+- kept: the bytes autograd keeps from the forward pass for the backward pass
+  (torch.autograd.graph.saved_tensors_hooks; each storage once; parameters and buffers not
+  counted), plus the gradients. The activations a batch holds when its forward pass ends;
+  deterministic, the same on any machine for a given precision.
+- peak: the most the step holds beyond what it held before: on a CPU the peak resident memory
+  of the process (/proc/self/status VmHWM, reset through /proc/self/clear_refs; Linux), on a GPU
+  (`--ngpu 1`) torch.cuda.max_memory_allocated. The kept activations plus the temporaries of
+  the step's largest operations (on a CPU oneDNN's reordered copies, on a GPU cuDNN's
+  workspaces), so it depends on the device and its kernels.
+What a step needs at a batch is the resident part (parameters, buffers, optimizer state) plus
+the peak; CUDA's own context and the allocator's fragmentation are not in it, hence `--usable`.
 
 Precision: `config` (default) runs each config as training on a GPU runs it, under bf16 autocast
 where `train.precision` is bf16 (on a CPU through CPU autocast, whose casting rules are close to
@@ -38,9 +38,11 @@ from __future__ import annotations
 
 import argparse
 import copy
+import ctypes
+import ctypes.util
+import gc
 import re
 import sys
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,7 +129,7 @@ class Step:
     """One training step of a detector (forward, backward, optimizer step), as the trainer runs
     it, measuring what it holds beyond the resident parameters and optimizer state."""
 
-    def __init__(self, config: dict, device: torch.device, method: str, precision: str) -> None:
+    def __init__(self, config: dict, device: torch.device, precision: str) -> None:
         seed_everything(0)
         self.detector = build_detector(config).to(device).train()
         # Epoch 1 of a config whose freeze schedule was lifted: every trainable branch trains
@@ -135,7 +137,6 @@ class Step:
         self.detector.set_epoch(1)
         self.optimizers = build_optimizers(self.detector, config)
         self.device = device
-        self.method = method
         wanted = "fp32" if precision == "fp32" else config["train"]["precision"]
         if device.type == "cuda":
             self.autocast = autocast_dtype(device, wanted)
@@ -143,38 +144,39 @@ class Step:
             self.autocast = torch.bfloat16 if wanted == "bf16" else None
         self.seconds = config["train"]["crop_seconds"]
         self.generator = torch.Generator().manual_seed(0)
+        self.libc = ctypes.CDLL(ctypes.util.find_library("c")) if device.type == "cpu" else None
 
-    def run(self, batch_size: int) -> int:
-        """Bytes a step at `batch_size` holds beyond the resident memory (the measure of
-        `method`)."""
+    def run(self, batch_size: int) -> tuple[int, int]:
+        """(kept, peak): the bytes of the activations autograd keeps and of the gradients, and
+        the peak over the step of what the device holds beyond the resident memory."""
         batch = random_batch(self.detector, batch_size, self.seconds, self.generator)
         batch = batch.to(self.device)
         for optimizer in self.optimizers:
             optimizer.zero_grad(set_to_none=True)
+        resident = {
+            t.untyped_storage().data_ptr()
+            for t in (*self.detector.parameters(), *self.detector.buffers())
+        }
         saved: dict[int, int] = {}
-        hooks = nullcontext()
-        if self.method == "saved":
-            resident = {
-                t.untyped_storage().data_ptr()
-                for t in (*self.detector.parameters(), *self.detector.buffers())
-            }
 
-            def pack(tensor: torch.Tensor) -> torch.Tensor:
-                storage = tensor.untyped_storage()
-                if storage.data_ptr() and storage.data_ptr() not in resident:
-                    saved[storage.data_ptr()] = storage.nbytes()
-                return tensor
+        def pack(tensor: torch.Tensor) -> torch.Tensor:
+            storage = tensor.untyped_storage()
+            if storage.data_ptr() and storage.data_ptr() not in resident:
+                saved[storage.data_ptr()] = storage.nbytes()
+            return tensor
 
-            hooks = torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             before = torch.cuda.memory_allocated(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
-        elif self.method == "peak_rss":
+        else:
+            # Freed memory that malloc kept would be reused unseen by the resident size.
+            gc.collect()
+            self.libc.malloc_trim(0)
             before = vm_kib("VmRSS") * 1024
             Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
         with (
-            hooks,
+            torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor),
             torch.autocast(
                 self.device.type,
                 dtype=self.autocast or torch.float32,
@@ -188,10 +190,10 @@ class Step:
             optimizer.step()
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
-            return torch.cuda.max_memory_allocated(self.device) - before
-        if self.method == "peak_rss":
-            return vm_kib("VmHWM") * 1024 - before
-        return sum(saved.values()) + gradients
+            peak = torch.cuda.max_memory_allocated(self.device) - before
+        else:
+            peak = vm_kib("VmHWM") * 1024 - before
+        return sum(saved.values()) + gradients, peak
 
 
 @dataclass
@@ -201,12 +203,14 @@ class Row:
     batch_size: int
     crop_seconds: float
     parameters: int
-    resident: int  # bytes
-    fixed: int  # bytes of a step that do not grow with the batch
-    per_example: float  # bytes
+    resident: int  # bytes: parameters, buffers, optimizer state
+    kept_per_example: float  # bytes of activations autograd keeps, per example
+    peak_fixed: int  # bytes of a step's peak that do not grow with the batch
+    peak_per_example: float  # bytes
 
     def needs(self, batch: int) -> float:
-        return self.resident + self.fixed + self.per_example * batch
+        """What a step at `batch` examples needs at its peak."""
+        return self.resident + self.peak_fixed + self.peak_per_example * batch
 
     def accum_grad(self, capacity: float) -> int | None:
         """The least accumulation (a divisor of the batch) whose micro-batch fits `capacity`."""
@@ -220,12 +224,12 @@ def measure(path: Path, args: argparse.Namespace, device: torch.device) -> Row:
     config = resolve_file(path)
     config["train"]["freeze"] = {}
     config = resolve(copy.deepcopy(with_random_encoders(config)))
-    step = Step(config, device, args.method, args.precision)
+    step = Step(config, device, args.precision)
     small, large = args.batches
     step.run(small)  # the optimizer state is made in the first step
     resident = resident_bytes(step.detector, step.optimizers)
-    held = {batch: step.run(batch) for batch in (small, large)}
-    per_example = (held[large] - held[small]) / (large - small)
+    (kept_small, peak_small), (kept_large, peak_large) = (step.run(b) for b in (small, large))
+    peak_per_example = (peak_large - peak_small) / (large - small)
     train = config["train"]
     return Row(
         config=str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path),
@@ -234,8 +238,9 @@ def measure(path: Path, args: argparse.Namespace, device: torch.device) -> Row:
         crop_seconds=train["crop_seconds"],
         parameters=step.detector.num_parameters(),
         resident=resident,
-        fixed=round(held[small] - small * per_example),
-        per_example=per_example,
+        kept_per_example=(kept_large - kept_small) / (large - small),
+        peak_fixed=round(peak_small - small * peak_per_example),
+        peak_per_example=peak_per_example,
     )
 
 
@@ -251,7 +256,6 @@ def main() -> None:
     )
     parser.add_argument("--configs", nargs="+", type=Path, default=None)
     parser.add_argument("--ngpu", type=int, default=0, help="0: CPU (default); 1: a GPU")
-    parser.add_argument("--method", choices=("saved", "peak_rss"), default="saved")
     parser.add_argument("--precision", choices=("config", "fp32"), default="config")
     parser.add_argument("--batches", nargs=2, type=int, default=[2, 3], metavar=("B1", "B2"))
     parser.add_argument(
@@ -259,21 +263,22 @@ def main() -> None:
         type=float,
         default=0.9,
         help="share of a device's memory a step may fill (default 0.9: the rest for CUDA's "
-        "context, the allocator's fragmentation and, with --method saved, temporaries)",
+        "context and the allocator's fragmentation)",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = select_device(args.ngpu)
-    method = "cuda.max_memory_allocated" if device.type == "cuda" else args.method
+    peak = "cuda.max_memory_allocated" if device.type == "cuda" else "peak resident memory"
     configs = [path.resolve() for path in args.configs] if args.configs else paper_configs()
     print(
-        f"device {device}; {method}; batches {args.batches[0]} and {args.batches[1]}; "
-        f"{torch.get_num_threads()} thread(s); a device's memory usable up to {args.usable:.0%}"
+        f"device {device}; batches {args.batches[0]} and {args.batches[1]}; "
+        f"{torch.get_num_threads()} thread(s); peak: {peak}; a device's memory usable up to "
+        f"{args.usable:.0%}"
     )
     fits = " / ".join(f"{gib}" for gib in DEVICES_GIB)
     print(
-        "| config | precision | batch | crop (s) | parameters | per example (MiB) "
+        "| config | precision | batch | crop (s) | parameters | per example: kept, peak (MiB) "
         f"| at the batch (GiB) | accum_grad for {fits} GiB |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -284,11 +289,11 @@ def main() -> None:
         )
         print(
             f"| {row.config} | {row.precision} | {row.batch_size} | {row.crop_seconds:g} "
-            f"| {row.parameters:,} | {row.per_example / MIB:,.0f} "
-            f"| {row.needs(row.batch_size) / GIB:.1f} | {accums} |",
+            f"| {row.parameters:,} | {row.kept_per_example / MIB:,.0f}, "
+            f"{row.peak_per_example / MIB:,.0f} | {row.needs(row.batch_size) / GIB:.1f} "
+            f"| {accums} |",
             flush=True,
         )
-        del row
     sys.stdout.flush()
 
 
