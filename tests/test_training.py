@@ -223,17 +223,24 @@ def without_batch_norm(detector: torch.nn.Module) -> None:
                 setattr(module, name, torch.nn.Identity())
 
 
-def accumulation_trainer(root: Path, name: str, train_dir: Path, dev_dir: Path, accum: int):
+def accumulation_trainer(
+    root: Path, name: str, train_dir: Path, dev_dir: Path, accum: int, *overrides: str
+) -> Trainer:
     exp_dir = root / "exp" / name
-    config = resolve_file(MINI_CONFIG, [*ACCUMULATION, f"train.accum_grad={accum}"])
+    config = resolve_file(MINI_CONFIG, [*ACCUMULATION, f"train.accum_grad={accum}", *overrides])
     save_config(config, exp_dir / "config.yaml")
     return Trainer(exp_dir, config, TrainingData(train_dir, dev_dir), torch.device("cpu"))
 
 
-def test_accumulated_micro_batches_train_the_weights_of_the_whole_batch(toy):
+# A clip of 1 acts at every step (the toy's gradient norms are 49 to 98): clipping each
+# micro-batch's gradient instead of their sum would give other steps. (It also hides the scale
+# of the gradient, which the run without it checks.)
+@pytest.mark.parametrize("clip", [[], ["train.grad_clip=1.0"]], ids=["no_clip", "clip"])
+def test_accumulated_micro_batches_train_the_weights_of_the_whole_batch(toy, clip):
     root, train_dir, dev_dir = toy
-    whole = accumulation_trainer(root, "whole_batch", train_dir, dev_dir, 1)
-    accumulated = accumulation_trainer(root, "accumulated", train_dir, dev_dir, 2)
+    name = "_".join(clip) or "no_clip"
+    whole = accumulation_trainer(root, f"whole_batch_{name}", train_dir, dev_dir, 1, *clip)
+    accumulated = accumulation_trainer(root, f"accumulated_{name}", train_dir, dev_dir, 2, *clip)
     assert (whole.micro_batch, accumulated.micro_batch) == (8, 4)
     for trainer in (whole, accumulated):
         without_batch_norm(trainer.detector)
