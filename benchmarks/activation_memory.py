@@ -80,6 +80,7 @@ RANDOM_ENCODERS = {
     ("whisper", "openai/whisper-tiny.en"): WHISPER_TINY_EN,
 }
 DEVICES_GIB = (24, 40, 80)
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 MIB, GIB = 2**20, 2**30
 
 
@@ -144,7 +145,13 @@ class Step:
             self.autocast = torch.bfloat16 if wanted == "bf16" else None
         self.seconds = config["train"]["crop_seconds"]
         self.generator = torch.Generator().manual_seed(0)
-        self.libc = ctypes.CDLL(ctypes.util.find_library("c")) if device.type == "cpu" else None
+        self.libc = None
+        if device.type == "cpu":
+            self.libc = ctypes.CDLL(ctypes.util.find_library("c"))
+            # Every block of 64 KiB or more mapped on its own and unmapped when freed (glibc's
+            # threshold otherwise rises as blocks are freed, and freed heap memory stays
+            # resident), so that the resident size follows the memory in use.
+            self.libc.mallopt(M_MMAP_THRESHOLD, 64 * 1024)
 
     def run(self, batch_size: int) -> tuple[int, int]:
         """(kept, peak): the bytes of the activations autograd keeps and of the gradients, and
