@@ -23,6 +23,8 @@ original_args=("$@")
 stage=0                 # first stage to run (0-5)
 stop_stage=5            # last stage to run (0-5)
 nj=2                    # parallel jobs for feature extraction and scoring
+num_threads=""          # threads per job; empty: each job's share of this machine's cores
+                        # (nproc / nj, at least 1; training, one job: all of them)
 ngpu=auto               # GPUs: 0, N (training on N GPUs with torchrun; jobs of stages 2
                         # and 4 take one each), or auto (a GPU if present)
 num_nodes=1             # nodes for training: > 1 runs torchrun on each (cmd_backend=slurm)
@@ -103,6 +105,10 @@ if [[ ! ${nj} =~ ^[1-9][0-9]*$ ]]; then
   log "error: --nj must be a positive number of jobs, got '${nj}'"
   exit 1
 fi
+if [[ -n ${num_threads} && ! ${num_threads} =~ ^[1-9][0-9]*$ ]]; then
+  log "error: --num_threads must be a positive number of threads, got '${num_threads}'"
+  exit 1
+fi
 if [[ ! ${ngpu} =~ ^(auto|[0-9]+)$ ]]; then
   log "error: --ngpu must be auto or a number of GPUs, got '${ngpu}'"
   exit 1
@@ -140,6 +146,7 @@ fi
 [ "${ngpu}" = auto ] && ngpu_arg=() || ngpu_arg=(--ngpu "${ngpu}")
 # Feature and scoring jobs run on one device each.
 [ "${ngpu}" = auto ] && job_ngpu_arg=() || job_ngpu_arg=(--ngpu "$(( ngpu > 0 ? 1 : 0 ))")
+[ -z "${num_threads}" ] && threads_arg=() || threads_arg=(--num_threads "${num_threads}")
 prepare_args=()
 [ "${force}" = true ] && prepare_args+=(--force)
 # --force with stage 3 in the range trains anew: the old experiment is moved aside first.
@@ -264,7 +271,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
       --config "${dir}/config.yaml" --branch "${pair%%=*}" --cache_dtype "${cache_dtype}"; then
       log "stage 2: ${pair#*=} (branch ${pair%%=*}) of data/${set}"
       "${ANTISPOOF_ROOT}/steps/make_feats.sh" --nj "${nj}" --cmd "${feats_cmd}" \
-        "${job_ngpu_arg[@]}" --dtype "${cache_dtype}" --branch "${pair%%=*}" \
+        "${job_ngpu_arg[@]}" "${threads_arg[@]}" --dtype "${cache_dtype}" --branch "${pair%%=*}" \
         "${dir}/config.yaml" "data/${set}" "dump/${pair#*=}/${set}"
     fi
   done
@@ -309,7 +316,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ] && [ -z "${exp_dir}" ]; the
       train_caches=$(caches_of "${dir}" "${train_set}" ${branches})
       # shellcheck disable=SC2086
       dev_caches=$(caches_of "${dir}" "${dev_set}" ${branches})
-      "${ANTISPOOF_ROOT}/steps/train.sh" --cmd "${train_cmd}" "${ngpu_arg[@]}" \
+      "${ANTISPOOF_ROOT}/steps/train.sh" --cmd "${train_cmd}" "${ngpu_arg[@]}" "${threads_arg[@]}" \
         --num_nodes "${num_nodes}" --dist_timeout "${dist_timeout}" \
         --train_caches "${train_caches}" --dev_caches "${dev_caches}" \
         "${dir}" "data/${train_set}" "data/${dev_set}"
@@ -327,7 +334,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
         # shellcheck disable=SC2086
         set_caches=$(caches_of "${dir}" "${set}" ${branches})
         "${ANTISPOOF_ROOT}/steps/score.sh" --nj "${nj}" --cmd "${decode_cmd}" "${job_ngpu_arg[@]}" \
-          --caches "${set_caches}" "${dir}" "data/${set}" "${dir}/${set}"
+          "${threads_arg[@]}" --caches "${set_caches}" "${dir}" "data/${set}" "${dir}/${set}"
       fi
     done
   done

@@ -81,6 +81,7 @@ def random_batch(detector, batch: int, seconds: float, generator: torch.Generato
 def measure(config_path: Path, args: argparse.Namespace, device: torch.device) -> dict:
     config = random_xlsr(resolve_file(config_path), args.gradient_checkpointing)
     detector = build_detector(config).to(device).train()
+    detector.set_epoch(1)  # at epoch 0, before any set_epoch, every branch is frozen
     optimizers = build_optimizers(detector, config)
     generator = torch.Generator().manual_seed(0)
     batches = [

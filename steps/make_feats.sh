@@ -4,7 +4,7 @@
 # view into the store.
 #
 # Usage: steps/make_feats.sh [--nj 2] [--cmd utils/run_local.sh] [--ngpu N] [--dtype float32] \
-#          --branch <name> <exp_config> <data_dir> <out_dir>
+#          [--num_threads N] --branch <name> <exp_config> <data_dir> <out_dir>
 #   e.g. steps/make_feats.sh --nj 4 --branch lfcc exp/lfcc_resnet18_ocsoftmax/config.yaml data/train dump/lfcc_1a2b3c4d/train
 # The store is <out_dir>/../store.<dtype> (python -m antispoof.bin.feature_store --help). Writes
 # <out_dir>/feats.scp (sorted), utt2num_frames, frontend.yaml, and .done (the checksums of the
@@ -16,6 +16,8 @@ cmd="${ANTISPOOF_ROOT:-.}/utils/run_local.sh"          # job launcher (conf/cmd.
 ngpu=""                                                # 0, 1; empty: a GPU per job if this machine has any
 branch=""                                              # the input branch to cache
 dtype=float32                                          # stored dtype: float32 or float16
+num_threads=""                                         # threads per job; empty: the launcher's
+                                                       # (run_local.sh: nproc / nj, at least 1)
 help_message="$(sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//')"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,10 +55,12 @@ if [ "${missing}" -gt 0 ]; then
     gpu_opt=()
     [ -n "$("${root}/utils/visible_gpus.sh")" ] && gpu_opt=(--gpu 1)
   fi
+  threads_opt=()
+  [ -n "${num_threads}" ] && threads_opt=(--num-threads "${num_threads}")
   failed=false
   # ${cmd} is a command line with its own options, split into words on purpose (Kaldi style).
   # shellcheck disable=SC2086
-  ${cmd} --num-threads 1 "${gpu_opt[@]}" JOB=1:"${jobs}" "${out_dir}/log/make_feats.JOB.log" \
+  ${cmd} "${threads_opt[@]}" "${gpu_opt[@]}" JOB=1:"${jobs}" "${out_dir}/log/make_feats.JOB.log" \
     python -m antispoof.bin.make_feats --config "${config}" --branch "${branch}" \
     --data_dir "${data_dir}" --store "${store}" --batch "${batch}" --job JOB \
     --num_jobs "${jobs}" --dtype "${dtype}" "${extra[@]}" || failed=true

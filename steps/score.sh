@@ -2,7 +2,7 @@
 # Score a data directory with a trained experiment in parallel jobs: <out_dir>/scores.txt.
 #
 # Usage: steps/score.sh [--nj 2] [--cmd utils/run_local.sh] [--ngpu N] [--caches "<branch>=<scp> ..."] \
-#          [--checkpoint best] <exp_dir> <data_dir> <out_dir>
+#          [--checkpoint best] [--num_threads N] <exp_dir> <data_dir> <out_dir>
 #   e.g. steps/score.sh --nj 4 exp/lfcc_resnet18_ocsoftmax data/eval exp/lfcc_resnet18_ocsoftmax/eval
 # scores.txt holds `<utt> <score>` for every utterance of wav.scp, higher = more bona fide, as the
 # experiment's `inference` settings score it; scores.arena.txt the same for the Speech
@@ -15,7 +15,8 @@ cmd="${ANTISPOOF_ROOT:-.}/utils/run_local.sh"  # job launcher (conf/cmd.sh: deco
 ngpu=""                                        # 0, 1; empty: a GPU per job if this machine has any
 caches=""                                      # <branch>=<feats.scp> caches of the data directory
 checkpoint=best                                # best, last, or a checkpoint path
-num_threads=1                                  # torch threads per job
+num_threads=""                                 # threads per job; empty: the launcher's
+                                               # (run_local.sh: nproc / nj, at least 1)
 help_message="$(sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//')"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,6 +42,8 @@ if [ -z "${ngpu}" ]; then
   gpu_opt=()
   [ -n "$("${root}/utils/visible_gpus.sh")" ] && gpu_opt=(--gpu 1)
 fi
+threads_opt=()
+[ -n "${num_threads}" ] && threads_opt=(--num-threads "${num_threads}")
 
 mkdir -p "${out_dir}/log"
 # Nothing of an earlier scoring stays where the new one belongs: an interrupted run leaves no
@@ -52,7 +55,7 @@ python -m antispoof.bin.stage_marker write "${out_dir}/.done.score.tmp" score \
   --data_dir "${data_dir}" --config "${exp_dir}/config.yaml" --checkpoint "${checkpoint}"
 "${root}/utils/split_data.sh" "${data_dir}" "${nj}"
 # shellcheck disable=SC2086  # ${cmd} is a command line with its own options (Kaldi style)
-${cmd} --num-threads "${num_threads}" "${gpu_opt[@]}" JOB=1:"${nj}" "${out_dir}/log/score.JOB.log" \
+${cmd} "${threads_opt[@]}" "${gpu_opt[@]}" JOB=1:"${nj}" "${out_dir}/log/score.JOB.log" \
   python -m antispoof.bin.score --exp_dir "${exp_dir}" --data_dir "${data_dir}/split${nj}/JOB" \
   --out "${out_dir}/scores.JOB.txt" --arena_out "${out_dir}/scores.arena.JOB.txt" "${extra[@]}"
 for kind in scores scores.arena; do

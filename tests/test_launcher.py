@@ -11,6 +11,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -39,16 +40,30 @@ exit 1
 STAMP = r"\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \w+ \d{4}"  # date(1) in the C locale
 
 
+def fake_cores(directory: Path, cores: int) -> Path:
+    """A directory holding an `nproc` that reports `cores`, to put first on PATH."""
+    directory.mkdir(parents=True, exist_ok=True)
+    nproc = directory / "nproc"
+    nproc.write_text(f"#!/usr/bin/env bash\necho {cores}\n")
+    nproc.chmod(0o755)
+    return directory
+
+
 def launch(
     launcher: Path,
     cwd: Path,
     *args: str,
     env: dict[str, str] | None = None,
     unset: list[str] | None = None,
+    cores: int = 1,
 ) -> subprocess.CompletedProcess[str]:
+    """The launcher run in `cwd` on a machine of `cores` cores (as `nproc` reports them), so that
+    the threads a job gets by default are known."""
     full_env = {**os.environ, "LC_ALL": "C", **(env or {})}
     for name in unset or []:
         full_env.pop(name, None)
+    cores_dir = fake_cores(cwd.with_name(f"{cwd.name}_cores"), cores)
+    full_env["PATH"] = f"{cores_dir}{os.pathsep}{full_env['PATH']}"
     return subprocess.run(
         ["bash", str(launcher), *args],
         cwd=cwd,
@@ -144,6 +159,57 @@ def test_threads_and_gpu_settings(tmp_path: Path) -> None:
     lines = (tmp_path / "log/env.1.log").read_text().splitlines()
     assert lines[3] == "3 3 []"
     assert lines[-2].endswith("threads=3")
+
+
+@pytest.mark.parametrize(
+    ("cores", "jobs", "threads"),
+    [
+        (8, ["JOB=1:4"], 2),  # nproc / nj
+        (8, ["JOB=1:3"], 2),  # rounded down
+        (2, ["JOB=1:4"], 1),  # at least one
+        (8, ["--max-jobs-run", "2", "JOB=1:8"], 4),  # the jobs that run at once share the cores
+        (8, [], 8),  # one job (training): every core
+    ],
+)
+def test_each_job_takes_its_share_of_the_cores(
+    tmp_path: Path, cores: int, jobs: list[str], threads: int
+) -> None:
+    command = ["bash", "-c", 'echo "$OMP_NUM_THREADS $MKL_NUM_THREADS"']
+    result = launch(RUN_LOCAL, tmp_path, *jobs, "log/t.JOB.log", *command, cores=cores)
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / ("log/t.1.log" if jobs else "log/t.JOB.log")).read_text().splitlines()
+    assert lines[3] == f"{threads} {threads}"
+    assert lines[-2].endswith(f"threads={threads}")
+
+
+# An entry point that prints the threads torch runs with.
+PRINT_THREADS = (
+    "import torch\n"
+    "from antispoof.bin._cli import run_main\n"
+    "run_main(lambda _: print(torch.get_num_threads(), torch.get_num_interop_threads()), 'x')\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("job_env", "threads"),
+    [
+        ({"OMP_NUM_THREADS": "3"}, "3 3"),  # both pools: torch alone sizes inter-op by the cores
+        ({"OMP_NUM_THREADS": "4", "LOCAL_WORLD_SIZE": "2"}, "2 2"),  # torchrun's processes share
+        ({"OMP_NUM_THREADS": "1", "LOCAL_WORLD_SIZE": "2"}, "1 1"),
+    ],
+)
+def test_entry_points_run_torch_on_their_share_of_the_job_threads(
+    job_env: dict[str, str], threads: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "LOCAL_WORLD_SIZE")}
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_THREADS],
+        env={**env, **job_env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split("\n")[0] == threads
 
 
 # job.sh <index>: records the GPUs it was given as it starts and ends, running a while.
@@ -436,11 +502,15 @@ def test_slurm_array_script_and_logs(tmp_path: Path, slurm_env: dict[str, str]) 
 
 def test_slurm_single_job_without_gpu(tmp_path: Path, slurm_env: dict[str, str]) -> None:
     command = ["bash", "-c", 'echo "[$CUDA_VISIBLE_DEVICES] $OMP_NUM_THREADS"']
-    result = launch(RUN_SLURM, tmp_path, "--gpu", "0", "exp/train.log", *command, env=slurm_env)
+    result = launch(
+        RUN_SLURM, tmp_path, "--gpu", "0", "exp/train.log", *command, env=slurm_env, cores=8
+    )
     assert result.returncode == 0, result.stderr
     script = (tmp_path / "exp/q/train.sh").read_text()
     assert "--array" not in script
     assert "--gres" not in script
+    # A task has the CPUs it asks for, whatever the cores of the machine that submits it.
+    assert "#SBATCH --cpus-per-task=1" in script.splitlines()
     assert (tmp_path / "exp/train.log").read_text().splitlines()[3] == "[] 1"
 
 

@@ -8,6 +8,7 @@ changed a tracked file or left one that git does not ignore.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -82,6 +83,9 @@ def test_all_stages_produce_metrics_plots_and_results(fresh_tree, first_run):
         # Stage 5 fits the calibration on the dev scores, and evaluates every set through it.
         calibration = json.loads((exp_dir / "calibration.json").read_text())
         assert calibration["fitted_on"] == "data/dev" and calibration["scale"] > 0
+        # calibration.json also names the checkpoint and config it was fitted for.
+        for key in ("checkpoint_sha256", "config_sha256"):
+            assert re.fullmatch("[0-9a-f]{64}", calibration.pop(key))
         for test_set in ("dev", "eval"):
             metrics = json.loads((exp_dir / test_set / "metrics.json").read_text())
             scored = (exp_dir / test_set / "scores.txt").read_text().splitlines()

@@ -31,7 +31,7 @@ from antispoof.data.feature_store import read_view
 from antispoof.errors import NonFiniteLossError
 from antispoof.experiment import load_detector
 from antispoof.labels import BONAFIDE
-from antispoof.markers import StaleWorkError, stage_inputs, training_settings
+from antispoof.markers import StaleWorkError, changed_settings, stage_inputs, training_settings
 from antispoof.metrics.det import compute_eer
 from antispoof.scoring import score_utterances, scoring_reader
 from antispoof.training.trainer import Trainer, TrainingData
@@ -54,8 +54,10 @@ def make_recipe(root: Path) -> Path:
     return recipe
 
 
-def run_pipeline(recipe: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANTISPOOF_VENV": str(Path(sys.executable).parents[1])}
+def run_pipeline(
+    recipe: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ANTISPOOF_VENV": str(Path(sys.executable).parents[1]), **(env or {})}
     command = [
         str(REPO / "run.sh"),
         "--recipe_dir",
@@ -316,6 +318,75 @@ def test_a_changed_config_needs_force_and_force_trains_anew(recipe: Path) -> Non
 
 
 @pytest.mark.recipe
+def test_an_experiment_from_before_a_train_key_existed_stays_current(recipe: Path) -> None:
+    # As a version before `train.accum_grad` left the experiment: its saved config without the
+    # key, and the records of its checkpoints, training and scores made from that config.
+    exp_dir = recipe / "exp" / TAG
+    config_file = exp_dir / "config.yaml"
+    config = yaml.safe_load(config_file.read_text())
+    assert config["train"].pop("accum_grad") == 1
+    save_config(config, config_file)
+    before = config_file.read_bytes()
+    data = TrainingData(recipe / "data/train", recipe / "data/dev")
+    for name in ("best", "last"):
+        state = load_checkpoint(exp_dir / f"checkpoints/{name}.pt")
+        state["training_settings"] = training_settings(config)
+        if name == "last":
+            state["inputs"] = stage_inputs(
+                "train", train_dir=data.train_dir, dev_dir=data.dev_dir, config=config
+            )
+        save_checkpoint(state, exp_dir / f"checkpoints/{name}.pt")
+    tables = ["--train_dir", str(recipe / "data/train"), "--dev_dir", str(recipe / "data/dev")]
+    marker_args = [str(exp_dir / ".done.train"), "train", *tables, "--config", str(config_file)]
+    assert stage_marker.main(["write", *marker_args]) == 0
+    for set_name in ("dev", "eval"):
+        scored = ["--data_dir", str(recipe / "data" / set_name), "--config", str(config_file)]
+        scored += ["--checkpoint", str(exp_dir / "checkpoints/best.pt")]
+        marker = str(exp_dir / set_name / ".done.score")
+        assert stage_marker.main(["write", marker, "score", *scored]) == 0
+
+    # The config now resolves with `accum_grad: 1`, which changes nothing that was made.
+    log = ok(run_pipeline(recipe))
+    assert f"stage 3: skipping: exp/{TAG}/.done.train is current" in log
+    for set_name in ("dev", "eval"):
+        assert f"stage 4: skipping: exp/{TAG}/{set_name}/.done.score is current" in log
+    assert "redoing" not in log and "replaced" not in log
+    assert config_file.read_bytes() == before
+    assert load_detector(exp_dir)[0]["train"]["accum_grad"] == 1
+    # A training interrupted then would resume under the config as it resolves now.
+    trainer = Trainer(exp_dir, resolve_file(config_file), data, torch.device("cpu"))
+    trainer.resume_if_possible()
+    assert trainer.epoch == 2
+    # Another value is another training.
+    settings = training_settings(resolve_file(config_file))
+    accumulated = training_settings(resolve_file(config_file, ["train.accum_grad=2"]))
+    assert changed_settings(settings, accumulated) == ["train.accum_grad"]
+
+
+@pytest.mark.recipe
+def test_jobs_run_on_their_share_of_the_cores_or_the_threads_asked_for(
+    recipe: Path, tmp_path: Path
+) -> None:
+    # A machine of 8 cores, as `nproc` reports them; stages 2 and 4 run --nj 2 jobs.
+    cores = tmp_path / "cores"
+    cores.mkdir()
+    (cores / "nproc").write_text("#!/usr/bin/env bash\necho 8\n")
+    (cores / "nproc").chmod(0o755)
+    env = {"PATH": f"{cores}{os.pathsep}{os.environ['PATH']}"}
+
+    def job_threads(log: Path) -> str:
+        return log.read_text().splitlines()[-2].rpartition("threads=")[2]
+
+    stage_2 = ["--stage", "2", "--stop-stage", "2", "--force", "true"]
+    ok(run_pipeline(recipe, *stage_2, env=env))
+    (dump,) = (recipe / "dump").glob("lfcc_*")
+    assert job_threads(dump / "dev" / "log" / "make_feats.2.log") == "4"
+    stage_4 = ["--stage", "4", "--stop-stage", "4", "--force", "true", "--num_threads", "3"]
+    ok(run_pipeline(recipe, *stage_4, env=env))
+    assert job_threads(recipe / "exp" / TAG / "eval" / "log" / "score.1.log") == "3"
+
+
+@pytest.mark.recipe
 def test_force_at_stage_3_really_trains_again(recipe: Path) -> None:
     log = ok(run_pipeline(recipe, "--stage", "3", "--force", "true"))
     assert "stage 3: training" in log
@@ -487,3 +558,8 @@ def test_non_finite_scores_are_refused_before_writing(trained: Path, tmp_path: P
 def test_training_settings_leave_out_what_a_model_does_not_depend_on() -> None:
     config = {"train": {"epochs": 3, "num_workers": 2}, "inference": {"mode": "full"}, "x": 1}
     assert training_settings(config) == {"train": {"epochs": 3}, "x": 1}
+    # A key added later counts only at a value other than the training before it had.
+    accumulated = {**config, "train": {**config["train"], "accum_grad": 1}}
+    assert training_settings(accumulated) == training_settings(config)
+    accumulated["train"]["accum_grad"] = 4
+    assert training_settings(accumulated) == {"train": {"epochs": 3, "accum_grad": 4}, "x": 1}

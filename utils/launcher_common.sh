@@ -10,7 +10,7 @@
 # <first failed log>.
 
 max_jobs_run=""
-num_threads=1
+num_threads="" # empty: the launcher's default (run_local.sh: the job's share of the cores)
 gpu=""
 mem=""
 cpus_per_gpu="" # a GPU job's CPUs and memory per GPU (run_slurm.sh; conf/cmd.sh sets them)
@@ -39,7 +39,8 @@ die() {
 [ $# -ge 2 ] || die "expected [JOB=start:end] <log> <command> ...; see $0 --help"
 [[ -z ${max_jobs_run} || ${max_jobs_run} =~ ^[1-9][0-9]*$ ]] \
   || die "--max-jobs-run must be a positive integer, got '${max_jobs_run}'"
-[[ ${num_threads} =~ ^[1-9][0-9]*$ ]] || die "--num-threads must be a positive integer, got '${num_threads}'"
+[[ -z ${num_threads} || ${num_threads} =~ ^[1-9][0-9]*$ ]] \
+  || die "--num-threads must be a positive integer, got '${num_threads}'"
 [[ -z ${gpu} || ${gpu} =~ ^[0-9]+$ ]] || die "--gpu must be a non-negative integer, got '${gpu}'"
 [[ ${mem} =~ ^[0-9A-Za-z.]*$ ]] || die "--mem must look like 8G or 8000M, got '${mem}'"
 [[ -z ${cpus_per_gpu} || ${cpus_per_gpu} =~ ^[1-9][0-9]*$ ]] \

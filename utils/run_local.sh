@@ -10,7 +10,8 @@
 #
 # Options (before or after the JOB=start:end range; dashes or underscores):
 #   --max-jobs-run N   run at most N jobs at a time (default: all at once)
-#   --num-threads N    threads per job: sets OMP_NUM_THREADS and MKL_NUM_THREADS (default: 1)
+#   --num-threads N    threads per job: sets OMP_NUM_THREADS and MKL_NUM_THREADS (default: the
+#                      job's share of the cores, nproc / the jobs that run at once, at least 1)
 #   --gpu N            GPUs per job; 0 hides them (CUDA_VISIBLE_DEVICES=""); N > 0 gives each
 #                      job N GPUs of its own, in CUDA_VISIBLE_DEVICES (below) (default: not
 #                      given, CUDA_VISIBLE_DEVICES left alone)
@@ -56,6 +57,15 @@ if [[ ${num_nodes} -gt 1 && (-z ${MASTER_ADDR:-} || -z ${MASTER_PORT:-}) ]]; the
     "(cmd_backend=slurm)"
 fi
 
+# Each job's share of the cores (nproc: the CPUs this process may use, or OMP_NUM_THREADS when
+# the caller set it): OpenMP threads spin-wait for a busy core, so that more threads than cores
+# run several times slower than fewer.
+if [ -z "${num_threads}" ]; then
+  running=${num_jobs}
+  [[ -n ${max_jobs_run} && ${max_jobs_run} -lt ${num_jobs} ]] && running=${max_jobs_run}
+  num_threads=$(($(nproc) / running))
+  [ "${num_threads}" -ge 1 ] || num_threads=1
+fi
 export OMP_NUM_THREADS=${num_threads} MKL_NUM_THREADS=${num_threads}
 if [ "${gpu}" = 0 ]; then
   export CUDA_VISIBLE_DEVICES=""

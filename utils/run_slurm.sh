@@ -10,7 +10,8 @@
 #
 # Options (before or after the JOB=start:end range; dashes or underscores):
 #   --max-jobs-run N   at most N tasks of the array at a time (--array=1-N%M)
-#   --num-threads N    --cpus-per-task=N; also OMP_NUM_THREADS and MKL_NUM_THREADS (default: 1)
+#   --num-threads N    --cpus-per-task=N; also OMP_NUM_THREADS and MKL_NUM_THREADS (default: 1;
+#                      each task has the CPUs it asks for, whatever the cores of this machine)
 #   --mem X            --mem=X, memory per task, e.g. 8G (default: the partition's)
 #   --gpu N            --gres=gpu:N when N > 0; with 0, CUDA_VISIBLE_DEVICES="" (default: none)
 #   --cpus-per-gpu N   for a job with --gpu G > 0: --cpus-per-task=G*N (and as many threads) in
@@ -50,6 +51,7 @@ if [[ ${num_nodes} -gt 1 && -n ${MASTER_ADDR:-} && -z ${MASTER_PORT:-} ]]; then
     "port free on that host; steps/train.sh --master_port); unset both to use the job's first node"
 fi
 
+num_threads=${num_threads:-1}
 # A GPU job's CPUs and memory follow its GPUs when conf/cmd.sh gives them per GPU.
 if [[ -n ${gpu} && ${gpu} -gt 0 ]]; then
   if [ -n "${cpus_per_gpu}" ]; then

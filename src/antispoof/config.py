@@ -76,6 +76,11 @@ class TrainConf:
     segment_hop_seconds: float | None = None
     seed: int = 688
     num_workers: int = 2
+    # Gradient accumulation: each optimiser step sums the gradients of `accum_grad` micro-batches
+    # of batch_size / (accum_grad x processes) examples on each process, so that batch_size stays
+    # the effective batch a paper publishes while a smaller device holds the activations of one
+    # micro-batch only (antispoof.training.trainer says where the result differs).
+    accum_grad: int = 1
     grad_clip: float | None = None
     # Input branches frozen for their first N epochs, then fine-tuned: {branch name: N}.
     freeze: dict[str, int] = field(default_factory=dict)
@@ -90,7 +95,7 @@ class TrainConf:
             raise ConfigError(
                 f"train.precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}"
             )
-        for name in ("epochs", "batch_size", "crop_seconds"):
+        for name in ("epochs", "batch_size", "crop_seconds", "accum_grad"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive")
         if self.crops not in TRAINING_CROPS:

@@ -43,6 +43,12 @@ NOT_TRAINING = ("inference",)
 NOT_TRAINING_TRAIN_KEYS = ("num_workers",)
 # What checking a marker finds (the exit statuses of `stage_marker check`; 1 stays an error).
 CURRENT, MISSING, STALE = 0, 3, 4
+# `train` keys added after trained models were first recorded, with the value that training had
+# before the key existed. At that value a key is left out of the record, so that the record of a
+# model trained before it existed (and its saved config, which lacks it) stays current; any other
+# value counts like every training setting. (`accum_grad` changes a model only through what a
+# micro-batch sees alone, BatchNorm statistics and batch-level losses: a training setting.)
+TRAIN_KEYS_ADDED_LATER = {"accum_grad": 1}
 
 
 class StaleWorkError(ValueError):
@@ -75,6 +81,7 @@ def training_settings(config: Mapping[str, Any]) -> dict[str, Any]:
             key: value
             for key, value in settings["train"].items()
             if key not in NOT_TRAINING_TRAIN_KEYS
+            and not (key in TRAIN_KEYS_ADDED_LATER and value == TRAIN_KEYS_ADDED_LATER[key])
         }
     return settings
 

@@ -22,6 +22,7 @@ from antispoof.data.kaldi_files import TableError
 from antispoof.download import CorpusError
 from antispoof.errors import DeviceError, NonFiniteLossError
 from antispoof.registry import ConfigError
+from antispoof.threads import use_job_threads
 
 EXPECTED_ERRORS = (
     ConfigError,
@@ -41,6 +42,7 @@ EXPECTED_ERRORS = (
 
 
 def run_main(main: Callable[[list[str] | None], int | None], prog: str) -> None:
+    use_job_threads()  # the job's share of the cores, before torch starts any work
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",

@@ -13,7 +13,9 @@ The tag is derived from the config file name and the overrides.
 
 An existing experiment whose saved config differs from the new resolution is an error, unless
 --force and only the settings that a trained model does not depend on changed (`inference`,
-`train.num_workers`): the new config then replaces the saved one and stage 4 re-scores.
+`train.num_workers`): the new config then replaces the saved one and stage 4 re-scores. A saved
+config written before a key existed is compared as it resolves now, with that key's default
+(`train.accum_grad: 1`, say): the same experiment, whose saved file stays as it is.
 --restart (what `run.sh --force true` gives when stage 3 runs) moves an existing experiment
 aside, whole, to `<exp_root>/<tag>.old-<time>`, and starts it again under the new config.
 """
@@ -21,6 +23,7 @@ aside, whole, to `<exp_root>/<tag>.old-<time>`, and starts it again under the ne
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import sys
 from datetime import UTC, datetime
@@ -33,6 +36,7 @@ from antispoof.config import (
     branch_tag,
     experiment_tag,
     read_resolved,
+    resolve,
     resolve_file,
     save_config,
 )
@@ -69,6 +73,16 @@ def _check_replaceable(
             f"(changed: {', '.join(for_training)}); include stage 3 in the run (--force true "
             "--stage 3 or lower) to move the old experiment aside and train it again"
         )
+
+
+def resolves_to(saved: dict, config: dict) -> bool:
+    """Whether a saved config, resolved again, is `config`: a config saved before a key existed
+    lacks it, and resolution fills in its default. A saved config that no longer resolves is not
+    the same experiment."""
+    try:
+        return resolve(copy.deepcopy(saved)) == config
+    except ConfigError:
+        return False
 
 
 def move_aside(exp_dir: Path) -> Path:
@@ -112,20 +126,23 @@ def main(argv: list[str] | None = None) -> int:
     config = resolve_file(args.config, overrides)
     exp_dir = Path(args.exp_root) / experiment_tag(args.config, overrides)
     saved = exp_dir / "config.yaml"
-    previous = None
+    # Kept as it is when it resolves to the new config: rewriting an equal config would make
+    # the scores, whose markers digest the file, look stale.
+    keep_saved = False
     if args.restart and exp_dir.is_dir() and any(exp_dir.iterdir()):
         aside = move_aside(exp_dir)
         log.info("moved the old experiment %s aside to %s; it starts again", exp_dir, aside)
     elif saved.exists():
         previous = yaml.safe_load(saved.read_text(encoding="utf-8"))
-        if previous != config:
+        keep_saved = previous == config or resolves_to(previous, config)
+        if not keep_saved:
             _check_replaceable(saved, args.config, previous, config, args.force)
             log.info(
                 "%s: replaced (changed: %s); the trained model stays, the scores are redone",
                 saved,
                 ", ".join(changed_settings(previous, config)),
             )
-    if previous != config:
+    if not keep_saved:
         save_config(config, saved)
     describe(exp_dir, config)
     return 0

@@ -66,8 +66,7 @@ def process_group(
     if ranks is None:
         yield
         return
-    # The launcher gives the job the node's threads (OMP_NUM_THREADS); its processes share them.
-    torch.set_num_threads(max(1, torch.get_num_threads() // ranks.local_world_size))
+    # The node's processes share its threads: antispoof.threads gave each its part.
     timeout = timedelta(minutes=timeout_minutes)
     if device.type == "cuda":
         torch.cuda.set_device(device)

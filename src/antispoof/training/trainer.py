@@ -36,6 +36,20 @@ following:
 - Rank 0 alone writes checkpoints, TensorBoard events, train.log and train_summary.json; every
   process resumes from `checkpoints/last.pt`, which must therefore be on a file system that all
   nodes share.
+
+Gradient accumulation (`train.accum_grad` k) keeps `train.batch_size` the effective batch on a
+device too small for its activations: each process cuts its share of a batch into k
+micro-batches of batch_size / (k x world_size) examples (a batch size that does not divide is
+refused), runs forward and backward on one at a time, weighting each micro-batch's loss by its
+share of the examples, and steps the optimizers once, after the last; DDP averages the
+gradients over the processes in that last backward pass only (`no_sync` on the others). The
+batches, crops, optimiser steps and per-step schedules are those of the run without it, and the
+gradient is the whole batch's where the loss is a mean over examples and nothing in the model
+looks across examples. Where something does, each micro-batch is seen alone, as each process's
+share is under DDP: BatchNorm normalises it with its own statistics (and updates the running
+statistics once per micro-batch), the class-weighted softmax and the Single Center Loss take
+their class means over it, and Random SpecMix mixes within it. grad_clip applies to the
+accumulated gradient; the logged loss is the mean over the examples, as without it.
 """
 
 from __future__ import annotations
@@ -46,6 +60,7 @@ import math
 import random
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,6 +184,37 @@ class WaveformChain:
         return samples
 
 
+def check_batch_split(batch_size: int, world_size: int, accum_grad: int) -> None:
+    """Refuse a global batch that the processes, or each process's micro-batches, cannot share
+    evenly, naming a value that works."""
+    parts = world_size * accum_grad
+    if batch_size % parts == 0:
+        return
+    multiple = batch_size + parts - batch_size % parts
+    if accum_grad == 1:
+        raise ConfigError(
+            f"train.batch_size {batch_size} does not split evenly over the {world_size} "
+            "training processes (the global batch is shared among them); choose a multiple of "
+            f"{world_size}, e.g. --override train.batch_size={multiple}"
+        )
+    share = batch_size // world_size
+    # The nearest accumulation that divides this process's share, rather more micro-batches
+    # (the memory asked for) than fewer.
+    accums = [k for k in range(accum_grad, share + 1) if share % k == 0]
+    accums = accums or [k for k in range(accum_grad, 0, -1) if share % k == 0]
+    alternative = (
+        f" or --override train.accum_grad={accums[0]}"
+        if batch_size % world_size == 0 and accums
+        else ""
+    )
+    processes = f"{world_size} training processes x " if world_size > 1 else ""
+    raise ConfigError(
+        f"train.batch_size {batch_size} does not split into {processes}train.accum_grad "
+        f"{accum_grad} equal micro-batches (the batch is the effective one, shared among them); "
+        f"choose a multiple of {parts}, e.g. --override train.batch_size={multiple}{alternative}"
+    )
+
+
 class Trainer:
     def __init__(
         self, exp_dir: str | Path, config: dict[str, Any], data: TrainingData, device: torch.device
@@ -185,15 +231,10 @@ class Trainer:
         self.rank, self.world_size = rank_and_size()
         self.is_main = self.rank == 0
         batch_size = self.train_conf["batch_size"]
-        if batch_size % self.world_size:
-            multiple = batch_size + self.world_size - batch_size % self.world_size
-            raise ConfigError(
-                f"train.batch_size {batch_size} does not split evenly over the "
-                f"{self.world_size} training processes (the global batch is shared among "
-                f"them); choose a multiple of {self.world_size}, e.g. --override "
-                f"train.batch_size={multiple}"
-            )
+        self.accum_grad = self.train_conf["accum_grad"]
+        check_batch_split(batch_size, self.world_size, self.accum_grad)
         self.batch_size = batch_size // self.world_size  # this process's share of a batch
+        self.micro_batch = self.batch_size // self.accum_grad  # what a forward pass holds
         seed_everything(self.train_conf["seed"])
         train_labels = read_labels(data.train_dir)
         self.dev_labels = read_labels(data.dev_dir)
@@ -359,17 +400,32 @@ class Trainer:
         )
         for step, batch in enumerate(progress, start=1):
             batch = batch.to(self.device)
-            loss, stats = model(batch)
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"epoch {epoch} step {step}: the loss is {loss.item()} on the utterances "
-                    f"{' '.join(batch.utts)} of {self.data.train_dir}; check their audio "
-                    f"(python -m antispoof.bin.validate_data_dir --check_audio "
-                    f"{self.data.train_dir}) or lower the learning rate"
-                )
             for optimizer in self.optimizers:
                 optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
+            micro_batches = list(batch.chunks(self.micro_batch))
+            for index, micro in enumerate(micro_batches, start=1):
+                # DDP averages the gradients in the last micro-batch's backward pass; the
+                # others only add to this process's gradients.
+                accumulate_only = index < len(micro_batches) and isinstance(
+                    model, DistributedDataParallel
+                )
+                with model.no_sync() if accumulate_only else nullcontext():
+                    loss, stats = model(micro)
+                    if not torch.isfinite(loss):
+                        raise NonFiniteLossError(
+                            f"epoch {epoch} step {step}: the loss is {loss.item()} on the "
+                            f"utterances {' '.join(micro.utts)} of {self.data.train_dir}; check "
+                            f"their audio (python -m antispoof.bin.validate_data_dir "
+                            f"--check_audio {self.data.train_dir}) or lower the learning rate"
+                        )
+                    # The loss is a mean over the micro-batch: weighted by its share of the
+                    # batch, the summed gradients are those of the mean over the whole batch
+                    # (scaled once more in float16, unscaled once per optimiser step below).
+                    self.scaler.scale(loss * (len(micro) / len(batch))).backward()
+                total += loss.item() * len(micro)
+                count += len(micro)
+                for name, value in stats.items():
+                    term_totals[name] = term_totals.get(name, 0.0) + float(value) * len(micro)
             if train["grad_clip"]:
                 for optimizer in self.optimizers:
                     self.scaler.unscale_(optimizer)
@@ -380,10 +436,6 @@ class Trainer:
             for scheduler in self.schedulers:
                 if getattr(scheduler, "per_step", False):
                     scheduler.step()
-            total += loss.item() * len(batch)
-            count += len(batch)
-            for name, value in stats.items():
-                term_totals[name] = term_totals.get(name, 0.0) + float(value) * len(batch)
             progress.set_postfix(loss=f"{total / count:.4f}")
         # Means over every process's examples.
         total, count, *terms = sum_over_ranks([total, count, *term_totals.values()], self.device)
@@ -450,12 +502,16 @@ class Trainer:
             )
         writer = SummaryWriter(str(self.exp_dir / "tensorboard")) if self.is_main else None
         log.info(
-            "%d trainable parameters; %d training %s; device %s%s",
+            "%d trainable parameters; %d training %s; device %s%s%s",
             self.detector.num_parameters(),
             len(self.train_set),
             "segments" if self.train_conf["crops"] == "segments" else "utterances",
             self.device,
             f", {self.world_size} processes" if self.world_size > 1 else "",
+            f"; each optimiser step accumulates {self.accum_grad} micro-batches of "
+            f"{self.micro_batch} per process"
+            if self.accum_grad > 1
+            else "",
         )
         for epoch in range(self.epoch + 1, self.train_conf["epochs"] + 1):
             started = time.time()
