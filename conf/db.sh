@@ -23,3 +23,6 @@ export ASVSPOOF2021_LA_ROOT="${ASVSPOOF2021_LA_ROOT:-}"
 export ASVSPOOF2021_DF_ROOT="${ASVSPOOF2021_DF_ROOT:-}"
 # In-the-Wild: holds release_in_the_wild/ (release_in_the_wild.zip)
 export IN_THE_WILD_ROOT="${IN_THE_WILD_ROOT:-}"
+# ASVspoof 5: holds flac_T/, flac_D/, flac_E_eval/ (the 18 flac_*.tar parts) and the
+# ASVspoof5.*.tsv protocols (ASVspoof5_protocols.tar.gz)
+export ASVSPOOF5_ROOT="${ASVSPOOF5_ROOT:-}"

@@ -3,7 +3,7 @@ r"""Stage 0 for a real corpus: download, verify, unpack into <db_root>, write <d
 Usage:
     python -m antispoof.bin.get_corpus --corpus CORPUS --db_root DIR \
         [--download_dir DIR] [--base_url URL]
-    CORPUS: asvspoof2019_la, asvspoof2021_la, asvspoof2021_df or in_the_wild
+    CORPUS: asvspoof2019_la, asvspoof2021_la, asvspoof2021_df, in_the_wild or asvspoof5
 
 With <db_root>/.complete present nothing is done. A <db_root> that already holds files is
 checked as an unpacked copy (protocol counts, every listed audio file) and marked; nothing is
