@@ -43,8 +43,8 @@ def snr_db(reference: np.ndarray, other: np.ndarray) -> float:
 # --------------------------------------------------------------------------- layout
 
 
-def test_one_marker_and_three_parts(db: Path) -> None:
-    assert sorted(p.name for p in db.iterdir()) == [".complete", "LA", "df21", "itw"]
+def test_one_marker_and_four_parts(db: Path) -> None:
+    assert sorted(p.name for p in db.iterdir()) == [".complete", "LA", "asv5", "df21", "itw"]
     assert not list(db.parent.glob(".mini.tmp-*"))
 
 

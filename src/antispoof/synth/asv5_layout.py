@@ -261,7 +261,10 @@ def plan(seed: int, scale: float) -> list[Family]:
     families: list[Family] = []
     numbers = iter(rng.choice(10**10, size=10_000, replace=False))
     speaker_numbers = iter(rng.choice(np.arange(1, 10_000), size=100, replace=False))
-    codec_cycle = iter(np.resize(rng.permutation(len(CODECS)), 10_000))
+    # Each class goes through the codecs in turn, so that every condition has both classes.
+    codec_cycles = {
+        label: iter(np.resize(rng.permutation(len(CODECS)), 10_000)) for label in (True, False)
+    }
     for set_index, spec in enumerate(SETS):
         speakers = [
             make_speaker(
@@ -271,8 +274,11 @@ def plan(seed: int, scale: float) -> list[Family]:
             )
             for i in range(spec.n_speakers)
         ]
+        # At any scale, enough bona fide sources for their copies to cover every codec.
+        minimum = max(4, -(-len(CODECS) // spec.copies)) if spec.copies else 4
+        n_bonafide = _scaled(spec.bonafide, scale, minimum)
         sources: list[tuple[Speaker, str | None]] = [
-            (speakers[i % len(speakers)], None) for i in range(_scaled(spec.bonafide, scale, 4))
+            (speakers[i % len(speakers)], None) for i in range(n_bonafide)
         ]
         for attack in spec.attacks:
             # Each attack claims the set's speakers in turn, as in the real protocols.
@@ -288,7 +294,7 @@ def plan(seed: int, scale: float) -> list[Family]:
             uncoded = ("-", "-", "-") if spec.name != "eval" else ("-", "0", "-")
             trials = [Trial(name, *uncoded, listed)]
             for _ in range(spec.copies if listed else 0):
-                codec = list(CODECS)[next(codec_cycle)]
+                codec = list(CODECS)[next(codec_cycles[attack is None])]
                 quality = rng.integers(1, 9 if codec == "C11" else 6)
                 trials.append(
                     Trial(f"{spec.letter}_{next(numbers):010d}", codec, str(quality), name, True)
