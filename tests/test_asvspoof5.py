@@ -1,5 +1,6 @@
 """ASVspoof 5: the Track 1 figures against the official evaluation package, stage 1 on the
-release's protocols (and the refusal of the phase-1 ones), and the mini corpus's replica."""
+release's protocols (and the refusal of the phase-1 ones), the mini corpus's replica, and the
+recipe's configs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
+import yaml
 
+from antispoof.config import resolve, resolve_file
 from antispoof.corpora.asvspoof5 import parse_protocol, prepare, write_set
 from antispoof.corpora.common import ProtocolError
 from antispoof.corpora.sets import ASVSPOOF5_MINI
@@ -22,6 +26,9 @@ from antispoof.evaluation.evaluate import evaluate
 from antispoof.evaluation.factors import POOLED
 from antispoof.synth import asv5_layout
 from antispoof.synth.asv5_layout import ASV5_DIR
+from antispoof.training.trainer import Trainer, TrainingData
+from tiny_configs import offline
+from toy_data import make_toy_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "tests" / "reference" / "asvspoof5"
@@ -263,3 +270,25 @@ def test_every_codec_changes_the_audio_and_narrowband_ones_its_band(mini_corpus)
             assert coded_share < 1e-4 and coded_share < high_band_share(clean, 4200), name
         seen.add(codec)
     assert seen == set(asv5_layout.CODECS)
+
+
+# --------------------------------------------------------------------------- configs
+
+
+@pytest.mark.parametrize("name", ["aasist", "wavlm_aasist"])
+def test_the_recipe_configs_train_a_step(name, tmp_path):
+    """Each config builds and takes a training step at its own crop length (the released WavLM
+    Base replaced by a random encoder of its family and frame rate: tiny_configs.offline)."""
+    config = resolve_file(REPO / "egs/asvspoof5/conf" / f"{name}.yaml", ["train.batch_size=2"])
+    config = resolve(yaml.safe_load(yaml.safe_dump(offline(config))))
+    data = TrainingData(
+        make_toy_data_dir(tmp_path, "train", 2, 0), make_toy_data_dir(tmp_path, "dev", 2, 1)
+    )
+    trainer = Trainer(tmp_path / "exp", config, data, torch.device("cpu"))
+    before = {k: v.clone() for k, v in trainer.detector.state_dict().items()}
+    assert torch.isfinite(torch.tensor(trainer._train_epoch(1, None)))
+    after = trainer.detector.state_dict()
+    changed = {k for k in after if not torch.equal(before[k], after[k])}
+    assert any(k.startswith("model.") for k in changed)
+    if name == "wavlm_aasist":  # the encoder is fine-tuned, its layer weights learnt
+        assert any(k.startswith("inputs.ssl.") for k in changed)
