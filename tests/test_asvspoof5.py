@@ -24,6 +24,7 @@ from antispoof.data.kaldi_files import read_table
 from antispoof.evaluation.calibration import Calibration
 from antispoof.evaluation.evaluate import evaluate
 from antispoof.evaluation.factors import POOLED
+from antispoof.evaluation.results_table import Result, condition_tables
 from antispoof.synth import asv5_layout
 from antispoof.synth.asv5_layout import ASV5_DIR
 from antispoof.training.trainer import Trainer, TrainingData
@@ -105,6 +106,20 @@ def test_every_attack_x_codec_cell_is_bit_identical_to_the_package(case, tmp_pat
                 assert {figure: cell[figure] for figure in FIGURES} == expected, (attack, codec)
     # The eval case has empty cells (C11 has no bona fide trial, A32 no coded one).
     assert n_null > 0 if case == "eval" else n_null == 0
+
+
+def test_results_md_shows_a_table_of_each_track_1_figure(tmp_path):
+    metrics = evaluate_case("eval", tmp_path)
+    tables = condition_tables([Result("aasist", "eval", metrics)])
+    titles = ("min DCF", "EER (%)", "actDCF", "Cllr (bits)")
+    assert list(tables) == [
+        f"{title} per attack x codec: eval, aasist, all trials" for title in titles
+    ]
+    golden = GOLDEN["eval"]["full"]
+    first_row = tables["min DCF per attack x codec: eval, aasist, all trials"].splitlines()[2]
+    # Row A17: its cells in the column order of the table (codecs, then Pooled).
+    column = golden["codecs"].index("-")
+    assert first_row.startswith(f"| A17 | {golden['min_dcf'][1][column]:.4f} |")
 
 
 def test_cells_have_actdcf_and_cllr_only_through_a_calibration(tmp_path):
