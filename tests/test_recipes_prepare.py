@@ -62,3 +62,11 @@ def test_in_the_wild_recipe_prepares_its_data(fresh_tree, mini_corpus):
     summary = validate_data_dir(data / "itw", check_audio_exists=True)
     assert summary.num_bonafide > 0 and summary.num_spoof > 0
     assert "utt2clip" in summary.files
+
+
+def test_asvspoof5_recipe_prepares_its_data(fresh_tree, mini_corpus):
+    data = run_stage_1(fresh_tree, "asvspoof5", {"ASVSPOOF5_ROOT": mini_corpus / "asv5"})
+    for split in ("train", "dev", "eval"):
+        summary = validate_data_dir(data / split, check_audio_exists=True)
+        assert summary.num_bonafide > 0 and summary.num_spoof > 0
+        assert {"utt2codec", "utt2codec_q", "utt2attack_tag", "utt2gender"} <= set(summary.files)
