@@ -82,9 +82,9 @@ class SetSpec:
     unlisted: int  # files in the folder that the protocol does not list
 
 
-# Sizes at --scale 1: 128 / 64 / 144 trials, a quarter of them bona fide as in the release's
-# dev and eval. Train has twice as many speakers as dev or eval: a countermeasure trained on a
-# handful of voices learns the voices rather than the artefacts (see la2019_layout).
+# Sizes at --scale 1: 128 / 64 / 144 trials, a quarter (train, dev) or a third (eval) bona fide.
+# Train has twice as many speakers as dev or eval: a countermeasure trained on a handful of
+# voices learns the voices rather than the artefacts (see la2019_layout).
 SETS = (
     SetSpec("train", "T", "ASVspoof5.train.tsv", "flac_T",
             tuple(f"A{n:02d}" for n in range(1, 9)), 16, 32, 12, 0, 0),
