@@ -164,7 +164,7 @@ def test_real_stage_1_runs_on_the_replicas(db: Path, tmp_path: Path) -> None:
 
 def test_same_bytes_whatever_nj(db: Path, tmp_path: Path) -> None:
     make_mini_corpus.write_replicas(tmp_path, 0, SCALE, nj=1)
-    for part in ("df21", "itw"):
+    for part in ("df21", "itw", "asv5"):
         files = sorted(p.relative_to(db / part) for p in (db / part).rglob("*") if p.is_file())
         again = sorted(p.relative_to(tmp_path / part) for p in (tmp_path / part).rglob("*"))
         assert files == [p for p in again if (tmp_path / part / p).is_file()]
