@@ -34,3 +34,6 @@ export SPOOFCELEB_ROOT="${SPOOFCELEB_ROOT:-}"
 export DEEPFAKE_EVAL_2024_ROOT="${DEEPFAKE_EVAL_2024_ROOT:-}"
 # MLAAD with M-AILABS: holds MLAAD/fake/<lang>/ (Hugging Face) and M-AILABS/<tag>/ (<tag>.tgz)
 export MLAAD_ROOT="${MLAAD_ROOT:-}"
+# ASVspoof 5: holds flac_T/, flac_D/, flac_E_eval/ (the 18 flac_*.tar parts) and the
+# ASVspoof5.*.tsv protocols (ASVspoof5_protocols.tar.gz)
+export ASVSPOOF5_ROOT="${ASVSPOOF5_ROOT:-}"

@@ -22,8 +22,8 @@ if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
 
 @pytest.fixture(scope="session")
 def mini_corpus(tmp_path_factory) -> Path:
-    """A small mini corpus (2019 LA layout plus the 2021 DF and In-the-Wild replicas), made once
-    for the whole run; tests read it and never write into it."""
+    """A small mini corpus (2019 LA layout plus the 2021 DF, In-the-Wild and ASVspoof 5
+    replicas), made once for the whole run; tests read it and never write into it."""
     db = tmp_path_factory.mktemp("mini_corpus") / "mini"
     command = [sys.executable, "-m", "antispoof.bin.make_mini_corpus", "--out_dir", str(db)]
     subprocess.run([*command, "--scale", "0.3"], check=True, capture_output=True)

@@ -44,6 +44,7 @@ WRAPPERS = {
     "asvspoof2021_df": "local/asvspoof2021_df/get_corpus.sh",
     "in_the_wild": "local/in_the_wild/get_corpus.sh",
     "fake_or_real": "local/fake_or_real/get_corpus.sh",
+    "asvspoof5": "local/asvspoof5/get_corpus.sh",
 }
 FAST = FetchOptions(timeout=5, retries=2, backoff=0, progress_interval=0, chunk_size=64)
 FLAC = b"fLaC" + bytes(60)  # stand-in audio; nothing here decodes it
@@ -64,9 +65,11 @@ def zip_bytes(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED
     return buffer.getvalue()
 
 
-def tar_gz_bytes(members: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
+def tar_gz_bytes(
+    members: dict[str, bytes], links: dict[str, str] | None = None, mode: str = "w:gz"
+) -> bytes:
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+    with tarfile.open(fileobj=buffer, mode=mode) as archive:
         # Real tarballs list each folder before its files; the DF parts repeat them.
         for directory in sorted({str(Path(name).parent) for name in members} - {".", "/"}):
             info = tarfile.TarInfo(directory)
@@ -183,12 +186,36 @@ def fake_fake_or_real() -> dict[str, bytes]:
     return {"for-norm.tar.gz": tar_gz_bytes(members)}
 
 
+def fake_asvspoof5(protocol_dir: str = "") -> dict[str, bytes]:
+    """The 18 plain tar parts (each unpacks into its set's folder) and the protocols tarball,
+    with one trial per part; flac_D_aa also holds a Track 2 enrolment file."""
+    archives = {}
+    protocols = {"T": "ASVspoof5.train.tsv", "D": "ASVspoof5.dev.track_1.tsv"}
+    protocols["E"] = "ASVspoof5.eval.track_1.tsv"
+    rows: dict[str, list[str]] = {letter: [] for letter in protocols}
+    folders = {"T": "flac_T", "D": "flac_D", "E": "flac_E_eval"}
+    for letter, parts in (("T", "abcde"), ("D", "abc"), ("E", "abcdefghij")):
+        for number, part in enumerate(parts):
+            utt = f"{letter}_{number:010d}"
+            members = {f"{folders[letter]}/{utt}.flac": FLAC}
+            if letter == "D" and part == "a":
+                members["flac_D/D_9999999999.flac"] = FLAC
+            archives[f"flac_{letter}_a{part}.tar"] = tar_gz_bytes(members, mode="w")
+            codec = "- - -" if letter != "E" else f"C0{number % 9 + 1} 3 E_{number + 10:010d}"
+            rows[letter].append(f"{letter}_0001 {utt} F {codec} AC1 A0{number % 8 + 1} spoof -")
+    archives["ASVspoof5_protocols.tar.gz"] = tar_gz_bytes(
+        {f"{protocol_dir}{name}": lines(*rows[letter]) for letter, name in protocols.items()}
+    )
+    return archives
+
+
 FAKES = {
     "asvspoof2019_la": (fake_la2019, {"train.trn": 2, "dev.trl": 2, "eval.trl": 3}),
     "asvspoof2021_la": (fake_la2021, {"": 3}),
     "asvspoof2021_df": (fake_df2021, {"": 4}),
     "in_the_wild": (fake_in_the_wild, {"": 3}),
     "fake_or_real": (fake_fake_or_real, {}),
+    "asvspoof5": (fake_asvspoof5, {"train": 5, "dev": 3, "eval": 10}),
 }
 
 
@@ -329,6 +356,13 @@ LAYOUT_PATHS = {
         "for-norm/testing/real/file2264.wav_16k.wav_norm.wav_mono.wav_silence.wav",
         "for-norm/testing/fake/file2371.wav_16k.wav_norm.wav_mono.wav_silence.wav",
     ],
+    "asvspoof5": [
+        "ASVspoof5.train.tsv",
+        "ASVspoof5.eval.track_1.tsv",
+        "flac_T/T_0000000004.flac",
+        "flac_D/D_9999999999.flac",
+        "flac_E_eval/E_0000000009.flac",
+    ],
 }
 
 
@@ -385,6 +419,63 @@ def test_official_sources_are_recorded_as_published():
     fake_or_real_norm = SOURCES["fake_or_real"]
     assert fake_or_real_norm.files[0].urls[0] == "https://bil.eecs.yorku.ca/share/for-norm.tar.gz"
     assert fake_or_real_norm.checks == (fake_or_real.missing_trials,)
+
+
+def test_asvspoof5_is_recorded_as_its_readme_publishes_it():
+    source = SOURCES["asvspoof5"]
+    names = [remote.name for remote in source.files]
+    assert names == [
+        *(f"flac_T_a{part}.tar" for part in "abcde"),
+        *(f"flac_D_a{part}.tar" for part in "abc"),
+        *(f"flac_E_a{part}.tar" for part in "abcdefghij"),
+        "ASVspoof5_protocols.tar.gz",
+    ]
+    md5 = {remote.name: remote.md5 for remote in source.files}
+    assert md5["ASVspoof5_protocols.tar.gz"] == "865d0e894ea9f686f0f37e5ae3ae3616"
+    assert md5["flac_T_aa.tar"] == "b0cc86b14826a7701b52aad4f53daf9c"
+    assert md5["flac_E_aj.tar"] == "c50281c8233af6f3b0899604d21ade44"
+    assert all(remote.md5 for remote in source.files)
+    assert source.files[0].urls[0] == (
+        "https://zenodo.org/records/14498691/files/flac_T_aa.tar?download=1"
+    )
+    assert [(fl.path, fl.count, fl.audio_dir) for fl in source.lists] == [
+        ("ASVspoof5.train.tsv", 182_357, "flac_T"),
+        ("ASVspoof5.dev.track_1.tsv", 140_950, "flac_D"),
+        ("ASVspoof5.eval.track_1.tsv", 680_774, "flac_E_eval"),
+    ]
+
+
+def test_asvspoof5_protocols_unpacked_into_a_folder_of_their_own_are_found(server, tmp_path):
+    archives = fake_asvspoof5(protocol_dir="ASVspoof5_protocols/")
+    server.files.update(archives)
+    source = replica("asvspoof5", archives)
+    db_root = tmp_path / "db" / "asv5"
+    run_stage0(source, db_root, server)
+    assert (db_root / ".complete").is_file()
+    assert (db_root / "ASVspoof5_protocols" / "ASVspoof5.dev.track_1.tsv").is_file()
+
+
+def test_a_truncated_or_fake_plain_tar_is_an_error_and_moved_aside(server, tmp_path):
+    source, _ = serve(server, "asvspoof5")
+    # Without its md5 (which would catch it first), a truncated part fails while it is read.
+    unchecked = tuple(
+        replace(remote, md5=None) if remote.name == "flac_D_ab.tar" else remote
+        for remote in source.files
+    )
+    source = replace(source, files=unchecked)
+    audio = {"flac_D/D_0000000001.flac": random.Random(0).randbytes(20_000)}
+    server.files["flac_D_ab.tar"] = tar_gz_bytes(audio, mode="w")[:10_000]
+    db_root = tmp_path / "db" / "asv5"
+    with pytest.raises(ArchiveError, match=r"flac_D_ab.tar is corrupt .*ReadError"):
+        run_stage0(source, db_root, server)
+    downloads = tmp_path / "db" / "downloads"
+    assert (downloads / "flac_D_ab.tar.bad").is_file()
+    assert_nothing_unpacked(db_root)
+
+    server.files["flac_D_ab.tar"] = b"<!DOCTYPE html><html>Please log in</html>" + bytes(600)
+    with pytest.raises(ArchiveError, match=r"flac_D_ab.tar is not a tar archive; .*DOCTYPE"):
+        run_stage0(source, db_root, server)
+    assert_nothing_unpacked(db_root)
 
 
 # --- resuming ----------------------------------------------------------------------------------
@@ -664,7 +755,7 @@ def unpack_by_hand(archives: dict[str, bytes], db_root: Path) -> None:
                 archive.extractall(db_root, filter="data")
 
 
-@pytest.mark.parametrize("name", ["asvspoof2019_la", "asvspoof2021_df"])
+@pytest.mark.parametrize("name", ["asvspoof2019_la", "asvspoof2021_df", "asvspoof5"])
 def test_an_unpacked_copy_without_marker_is_verified_and_marked(name, server, tmp_path):
     source, archives = serve(server, name)
     db_root = tmp_path / "existing"

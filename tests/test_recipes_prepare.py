@@ -105,3 +105,11 @@ def test_evaluation_recipe_prepares_its_data(fresh_tree, tmp_path, recipe):
         summary = validate_data_dir(data / name, check_audio_exists=True)
         assert summary.num_utts == size
         assert summary.num_bonafide > 0 and summary.num_spoof > 0
+
+
+def test_asvspoof5_recipe_prepares_its_data(fresh_tree, mini_corpus):
+    data = run_stage_1(fresh_tree, "asvspoof5", {"ASVSPOOF5_ROOT": mini_corpus / "asv5"})
+    for split in ("train", "dev", "eval"):
+        summary = validate_data_dir(data / split, check_audio_exists=True)
+        assert summary.num_bonafide > 0 and summary.num_spoof > 0
+        assert {"utt2codec", "utt2codec_q", "utt2attack_tag", "utt2gender"} <= set(summary.files)

@@ -43,10 +43,11 @@ def snr_db(reference: np.ndarray, other: np.ndarray) -> float:
 # --------------------------------------------------------------------------- layout
 
 
-def test_three_parts_each_marked_complete(db: Path) -> None:
-    assert sorted(p.name for p in db.iterdir()) == [".complete", "LA", "df21", "itw"]
-    # A recipe pointed at a replica alone (egs/in_the_wild, egs/asvspoof2021_df) finds it whole.
-    assert (db / "df21" / ".complete").is_file() and (db / "itw" / ".complete").is_file()
+def test_four_parts_each_marked_complete(db: Path) -> None:
+    assert sorted(p.name for p in db.iterdir()) == [".complete", "LA", "asv5", "df21", "itw"]
+    # A recipe pointed at a replica alone (egs/in_the_wild, egs/asvspoof2021_df, egs/asvspoof5)
+    # finds it whole.
+    assert all((db / part / ".complete").is_file() for part in ("df21", "itw", "asv5"))
     assert not list(db.parent.glob(".mini.tmp-*"))
 
 
@@ -166,7 +167,7 @@ def test_real_stage_1_runs_on_the_replicas(db: Path, tmp_path: Path) -> None:
 
 def test_same_bytes_whatever_nj(db: Path, tmp_path: Path) -> None:
     make_mini_corpus.write_replicas(tmp_path, 0, SCALE, nj=1)
-    for part in ("df21", "itw"):
+    for part in ("df21", "itw", "asv5"):
         files = sorted(p.relative_to(db / part) for p in (db / part).rglob("*") if p.is_file())
         again = sorted(p.relative_to(tmp_path / part) for p in (tmp_path / part).rglob("*"))
         assert files == [p for p in again if (tmp_path / part / p).is_file()]

@@ -20,6 +20,8 @@ SCHEDULERS.register("steplr")(torch.optim.lr_scheduler.StepLR)
 SCHEDULERS.register("cosine")(torch.optim.lr_scheduler.CosineAnnealingLR)
 SCHEDULERS.register("exponential")(torch.optim.lr_scheduler.ExponentialLR)
 SCHEDULERS.register("constant")(torch.optim.lr_scheduler.ConstantLR)
+# A linear ramp from start_factor to end_factor of the lr over total_iters epochs (a warm-up).
+SCHEDULERS.register("linear")(torch.optim.lr_scheduler.LinearLR)
 
 
 @SCHEDULERS.register("noam_plateau")

@@ -3,8 +3,8 @@ r"""Stage 0 for a real corpus: download, verify, unpack into <db_root>, write <d
 Usage:
     python -m antispoof.bin.get_corpus --corpus CORPUS --db_root DIR \
         [--download_dir DIR] [--base_url URL] [--languages "de en"]
-    CORPUS: asvspoof2019_la, asvspoof2021_la, asvspoof2021_df, in_the_wild, fake_or_real,
-            codecfake, mlaad, spoofceleb or deepfake_eval_2024
+    CORPUS: asvspoof2019_la, asvspoof2021_la, asvspoof2021_df, in_the_wild, asvspoof5,
+            fake_or_real, codecfake, mlaad, spoofceleb or deepfake_eval_2024
 
 With <db_root>/.complete present nothing is done. A <db_root> that already holds files is
 checked as an unpacked copy (protocol counts, every listed audio file) and marked; nothing is

@@ -2,12 +2,13 @@
     python -m antispoof.bin.make_mini_corpus --out_dir <db_root> [--seed 0] [--scale 1.0] [--nj 2]
 
 Synthesise the deterministic "mini" corpus and mark it with `<db_root>/.complete`. Does nothing
-if the marker exists. Three parts, each in the exact layout of a real corpus and each marked
+if the marker exists. Four parts, each in the exact layout of a real corpus and each marked
 complete, as stage 0 marks a corpus it got:
 
     <db_root>/LA/     ASVspoof 2019 LA (train, dev, eval; antispoof.synth.la2019_layout)
     <db_root>/df21/   ASVspoof 2021 DF evaluation data (antispoof.synth.df2021_layout)
     <db_root>/itw/    In-the-Wild (antispoof.synth.itw_layout)
+    <db_root>/asv5/   ASVspoof 5 Track 1 (train, dev, eval; antispoof.synth.asv5_layout)
 
 Everything is written into a temporary sibling directory that is renamed into place only when
 whole, the marker last. `--scale` multiplies the number of utterances; the output does not
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 
 from antispoof.bin._cli import run_main
-from antispoof.synth import df2021_layout, itw_layout
+from antispoof.synth import asv5_layout, df2021_layout, itw_layout
 from antispoof.synth.la2019_layout import (
     COMPLETE_MARKER,
     build_atomically,
@@ -32,7 +33,7 @@ from antispoof.synth.la2019_layout import (
     write_corpus,
 )
 
-REPLICAS = {"df21": df2021_layout, "itw": itw_layout}  # sub-directory -> layout module
+REPLICAS = {"df21": df2021_layout, "itw": itw_layout, "asv5": asv5_layout}  # folder -> layout
 
 
 def _generate_replica(job: tuple[str, Path, int, object]) -> None:

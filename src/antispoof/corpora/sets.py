@@ -18,6 +18,10 @@ ASVSPOOF2021_DF = (
     "df21_eval_heldout",
 )
 IN_THE_WILD = ("itw",)
+ASVSPOOF5 = ("train", "dev", "eval")
+# The mini corpus's ASVspoof 5 replica, named apart from its 2019 LA train/dev/eval.
+ASVSPOOF5_MINI_PREFIX = "asv5_"
+ASVSPOOF5_MINI = tuple(f"{ASVSPOOF5_MINI_PREFIX}{name}" for name in ASVSPOOF5)
 FAKE_OR_REAL = ("for_test",)
 CODECFAKE = ("codecfake_test", "codecfake_dev")
 SPOOFCELEB = ("spoofceleb_eval", "spoofceleb_dev")
@@ -38,11 +42,12 @@ CORPUS_SETS: dict[str, tuple[str, ...]] = {
     "asvspoof2021_la": ASVSPOOF2021_LA,
     "asvspoof2021_df": ASVSPOOF2021_DF,
     "in_the_wild": IN_THE_WILD,
+    "asvspoof5": ASVSPOOF5,
     "fake_or_real": FAKE_OR_REAL,
     "codecfake": CODECFAKE,
     "spoofceleb": SPOOFCELEB,
     "deepfake_eval_2024": DEEPFAKE_EVAL_2024,
     "mlaad": MLAAD,
-    # The mini corpus holds replicas of three corpora, prepared by their own stage 1.
-    "mini": ASVSPOOF2019 + ASVSPOOF2021_DF + IN_THE_WILD,
+    # The mini corpus holds replicas of four corpora, prepared by their own stage 1.
+    "mini": ASVSPOOF2019 + ASVSPOOF2021_DF + IN_THE_WILD + ASVSPOOF5_MINI,
 }

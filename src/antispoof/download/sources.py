@@ -1,4 +1,4 @@
-"""The official sources of each corpus, as data (docs/research/corpora.md §1-§4, §9-§13).
+"""The official sources of each corpus, as data (docs/research/corpora.md §1-§5, §9-§13).
 
 A `CorpusSource` lists the archives to fetch (URLs tried in order, the md5 where the publisher
 gives one) and what the unpacked corpus must contain: protocol and key files with their
@@ -32,6 +32,13 @@ in_the_wild (release_in_the_wild.zip, the authors' Hugging Face copy or Fraunhof
     release_in_the_wild/meta.csv     header `file,speaker,label` + 31,779 lines
     release_in_the_wild/<n>.wav      (`file` holds the name with its .wav)
 
+asvspoof5 (Zenodo 14498691: 18 tar parts of FLAC audio, each unpacking into its set's folder, +
+ASVspoof5_protocols.tar.gz; md5s in the dataset's README.txt):
+    ASVspoof5.train.tsv              182,357 lines, 10 fields   (at the top of db_root, or in
+    ASVspoof5.dev.track_1.tsv        140,950 lines               ASVspoof5_protocols/ where a
+    ASVspoof5.eval.track_1.tsv       680,774 lines               copy was unpacked that way)
+    flac_T/<utt>.flac, flac_D/<utt>.flac, flac_E_eval/<utt>.flac
+
 fake_or_real (for-norm.tar.gz, York University's share):
     for-norm/testing/{real,fake}/file<N>.wav_16k.wav_norm.wav_mono.wav_silence.wav
     (every file of the Arena's 4,528-trial key must exist; no list file in the release)
@@ -58,17 +65,18 @@ file, gets the user precise instructions for a manual download, and the file the
 verified like a downloaded one. Hugging Face repositories (HubFiles) may ask for a login; their
 files are checked against the checksums the Hub lists (hub.py).
 
-Sizes and md5s: only the two key tarballs have a published md5 (the 2021 eval-package README).
-Zenodo shows an md5 per file on its record pages; they were not retrievable when this was
-written, so the Zenodo archives, like LA.zip and the In-the-Wild zip, are verified by reading
-the archive while unpacking it and by the counts above.
+Sizes and md5s: the two 2021 key tarballs have a published md5 (the 2021 eval-package README),
+and every ASVspoof 5 archive (its README.txt). Zenodo shows an md5 per file on its record pages;
+those of the 2021 records were not retrievable when this was written, so those archives, like
+LA.zip and the In-the-Wild zip, are verified by reading the archive while unpacking it and by
+the counts above.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from antispoof.corpora import deepfake_eval_2024, fake_or_real, mlaad
@@ -123,6 +131,7 @@ class FileList:
     suffix: str = ".flac"
     delimiter: str | None = None  # None: runs of whitespace
     header: str | tuple[str, ...] | None = None  # the exact first line (or its known spellings)
+    also_at: tuple[str, ...] = ()  # other places of the file (relative to db_root), tried after
 
 
 @dataclass(frozen=True)
@@ -255,6 +264,46 @@ IN_THE_WILD = CorpusSource(
             delimiter=",",
             header="file,speaker,label",
         ),
+    ),
+)
+
+# The md5 of each ASVspoof 5 archive, from the README.txt of the Zenodo record
+# (docs/research/corpora.md §5).
+_ASVSPOOF5_MD5 = {
+    "flac_T_aa.tar": "b0cc86b14826a7701b52aad4f53daf9c",
+    "flac_T_ab.tar": "d05be3f4be7a343fdbdd0ed29fdff2e1",
+    "flac_T_ac.tar": "70d1ba4ad75a20aef3dae541fbd321e3",
+    "flac_T_ad.tar": "c9bb56af2cc410d98338d74babcb95c9",
+    "flac_T_ae.tar": "a3969816982f3e52300d6147ad796df7",
+    "flac_D_aa.tar": "df0be44957623991028cce59792beb17",
+    "flac_D_ab.tar": "1e8cd685d89b64502692f1bcf1a13db3",
+    "flac_D_ac.tar": "5e0031f08c30e4bdbf0c59f91b2d662b",
+    "flac_E_aa.tar": "a8c800766f3d4ef87971e2b4f29663e2",
+    "flac_E_ab.tar": "c35064188f54f07c87aba58de22534a0",
+    "flac_E_ac.tar": "ed7cbcd1b2847998b72472ddf6b445e3",
+    "flac_E_ad.tar": "626a080e994b05df49c577d7b3dede8d",
+    "flac_E_ae.tar": "05f19a5e64fa556714ae1b38eb2ea70b",
+    "flac_E_af.tar": "2ca2f52a3bbf827f7ec155ecb47e85d6",
+    "flac_E_ag.tar": "671200b5de2fc1e74a563b07b057af8f",
+    "flac_E_ah.tar": "eaf885b1299a61eb07f71e82e96dba37",
+    "flac_E_ai.tar": "b2625683bf440abae2af901a45542ad9",
+    "flac_E_aj.tar": "c50281c8233af6f3b0899604d21ade44",
+    "ASVspoof5_protocols.tar.gz": "865d0e894ea9f686f0f37e5ae3ae3616",
+}
+
+ASVSPOOF5 = CorpusSource(
+    name="asvspoof5",
+    title="ASVspoof 5",
+    landing_page="https://zenodo.org/records/14498691",
+    layout="db_root holds flac_T/, flac_D/, flac_E_eval/ and the ASVspoof5.*.tsv protocols",
+    files=tuple(replace(_zenodo(14498691, name), md5=md5) for name, md5 in _ASVSPOOF5_MD5.items()),
+    lists=tuple(
+        FileList(protocol, count, audio_dir, column=1, also_at=(f"ASVspoof5_protocols/{protocol}",))
+        for protocol, count, audio_dir in (
+            ("ASVspoof5.train.tsv", 182_357, "flac_T"),
+            ("ASVspoof5.dev.track_1.tsv", 140_950, "flac_D"),
+            ("ASVspoof5.eval.track_1.tsv", 680_774, "flac_E_eval"),
+        )
     ),
 )
 
@@ -412,6 +461,7 @@ SOURCES: dict[str, CorpusSource] = {
         ASVSPOOF2021_LA,
         ASVSPOOF2021_DF,
         IN_THE_WILD,
+        ASVSPOOF5,
         FAKE_OR_REAL,
         CODECFAKE,
         SPOOFCELEB,

@@ -24,6 +24,7 @@ import zipfile
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from antispoof.download import ArchiveError
 from antispoof.download.sources import ParquetAudio
@@ -46,10 +47,17 @@ def extract(archive: Path, into: Path) -> int:
     number of files written. Raises ArchiveError for a corrupt archive or an unsafe member."""
     log.info("unpacking %s into %s", archive.name, into)
     try:
-        if archive_format(archive.name) == "zip":
+        kind = archive_format(archive.name)
+        if kind == "zip":
             count = _extract_zip(archive, into)
+        elif kind == "tar":
+            with archive.open("rb") as stream:
+                count = _extract_tar(archive, stream, into)
         else:
-            count = _extract_tar(archive, into)
+            # gzip.open, not tarfile's own "r|gz", because only GzipFile checks the CRC-32 and
+            # length at the end of the stream.
+            with gzip.open(archive, "rb") as stream:
+                count = _extract_tar(archive, stream, into)
     except CORRUPT as err:
         raise ArchiveError(f"{archive.name} is corrupt ({type(err).__name__}: {err})") from None
     log.info("%s: unpacked, %d files", archive.name, count)
@@ -161,12 +169,12 @@ def _extract_zip(archive: Path, into: Path) -> int:
     return count
 
 
-def _extract_tar(archive: Path, into: Path) -> int:
+def _extract_tar(archive: Path, stream: BinaryIO, into: Path) -> int:
+    """Unpack the tar read from `stream` (the archive itself, or its gzip stream)."""
     progress = _Progress(archive.name)
     count = 0
-    # Stream mode: one sequential pass. gzip.open, not tarfile's own "r|gz", because only
-    # GzipFile checks the CRC-32 and length at the end of the stream.
-    with gzip.open(archive, "rb") as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
+    # Stream mode: one sequential pass; a truncated member is a ReadError.
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
             _check_member(archive, member.name)
             if not (member.isfile() or member.isdir()):
@@ -178,7 +186,7 @@ def _extract_tar(archive: Path, into: Path) -> int:
             if member.isfile():
                 count += 1
                 progress.tick(count)
-        # tar stops at its end-of-archive blocks; the rest of the stream holds the checksum.
+        # tar stops at its end-of-archive blocks; the rest of a gzip stream holds its checksum.
         while stream.read(1 << 20):
             pass
     return count

@@ -19,6 +19,9 @@ from antispoof.download import ArchiveError, ChecksumError
 from antispoof.download.sources import CorpusSource, FileList, RemoteFile
 
 GZIP_MAGIC = b"\x1f\x8b"
+# A tar archive starts with a 512-byte header whose bytes 257-261 read `ustar` (POSIX and GNU).
+TAR_BLOCK = 512
+TAR_MAGIC = slice(257, 262)
 SHOWN_MISSING = 3  # missing files named in a message; the count says how many there are
 
 
@@ -27,7 +30,9 @@ def archive_format(name: str) -> str:
         return "zip"
     if name.endswith((".tar.gz", ".tgz")):
         return "tar.gz"
-    raise ArchiveError(f"{name}: unknown archive type (expected .zip or .tar.gz)")
+    if name.endswith(".tar"):
+        return "tar"
+    raise ArchiveError(f"{name}: unknown archive type (expected .zip, .tar.gz or .tar)")
 
 
 def md5sum(path: Path, chunk_size: int = 1 << 20) -> str:
@@ -54,7 +59,7 @@ def check_archive_signature(path: Path, name: str) -> None:
     """A cheap check that `path` is the kind of archive `name` says, and not truncated (zip)."""
     kind = archive_format(name)
     with path.open("rb") as handle:
-        head = handle.read(64)
+        head = handle.read(TAR_BLOCK)
     if kind == "zip":
         try:
             # Reads the central directory at the end of the file: a truncated zip fails here.
@@ -64,8 +69,10 @@ def check_archive_signature(path: Path, name: str) -> None:
             raise ArchiveError(
                 f"{name} is not a readable zip archive ({err}); it starts with {head[:32]!r}"
             ) from None
-    elif not head.startswith(GZIP_MAGIC):
+    elif kind == "tar.gz" and not head.startswith(GZIP_MAGIC):
         raise ArchiveError(f"{name} is not a gzip file; it starts with {head[:32]!r}")
+    elif kind == "tar" and head[TAR_MAGIC] != b"ustar":
+        raise ArchiveError(f"{name} is not a tar archive; it starts with {head[:32]!r}")
 
 
 def move_aside(path: Path, name: str) -> Path:
@@ -80,18 +87,18 @@ def check_layout(source: CorpusSource, root: Path) -> list[str]:
     problems = [f"missing {rel}" for rel in source.required if not (root / rel).is_file()]
     listings: dict[Path, set[str]] = {}
     for file_list in source.lists:
-        path = root / file_list.path
-        if not path.is_file():
-            problems.append(f"missing {file_list.path}")
+        found = [rel for rel in (file_list.path, *file_list.also_at) if (root / rel).is_file()]
+        if not found:
+            elsewhere = f" (nor {', '.join(file_list.also_at)})" if file_list.also_at else ""
+            problems.append(f"missing {file_list.path}{elsewhere}")
             continue
-        entries, format_problem = _read_entries(path, file_list)
+        rel = found[0]
+        entries, format_problem = _read_entries(root / rel, rel, file_list)
         if format_problem:
             problems.append(format_problem)
             continue
         if file_list.count is not None and len(entries) != file_list.count:
-            problems.append(
-                f"{file_list.path}: {len(entries):,} entries, expected {file_list.count:,}"
-            )
+            problems.append(f"{rel}: {len(entries):,} entries, expected {file_list.count:,}")
         missing = [
             entry
             for entry in entries
@@ -101,7 +108,7 @@ def check_layout(source: CorpusSource, root: Path) -> list[str]:
             shown = ", ".join(entry + file_list.suffix for entry in missing[:SHOWN_MISSING])
             where = file_list.audio_dir or "db_root"
             problems.append(
-                f"{file_list.path}: {len(missing):,} of {len(entries):,} listed files are "
+                f"{rel}: {len(missing):,} of {len(entries):,} listed files are "
                 f"missing from {where}/ (e.g. {shown})"
             )
     for check in source.checks:
@@ -109,7 +116,7 @@ def check_layout(source: CorpusSource, root: Path) -> list[str]:
     return problems
 
 
-def _read_entries(path: Path, file_list: FileList) -> tuple[list[str], str | None]:
+def _read_entries(path: Path, rel: str, file_list: FileList) -> tuple[list[str], str | None]:
     """The entries of a list file, or a message saying why they cannot be read."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         lines = [line.rstrip("\r\n") for line in handle]
@@ -118,7 +125,7 @@ def _read_entries(path: Path, file_list: FileList) -> tuple[list[str], str | Non
         if not lines or lines[0] not in headers:
             first = lines[0] if lines else ""
             expected = " or ".join(repr(header) for header in headers)
-            return [], f"{file_list.path}: first line {first!r}, expected {expected}"
+            return [], f"{rel}: first line {first!r}, expected {expected}"
         lines = lines[1:]
     if file_list.delimiter is None:
         rows = [line.split() for line in lines if line.strip()]
@@ -128,7 +135,7 @@ def _read_entries(path: Path, file_list: FileList) -> tuple[list[str], str | Non
     for number, row in enumerate(rows, start=1 + (file_list.header is not None)):
         if len(row) <= file_list.column:
             return [], (
-                f"{file_list.path}: entry {number} has {len(row)} fields, "
+                f"{rel}: entry {number} has {len(row)} fields, "
                 f"expected at least {file_list.column + 1}"
             )
     return [row[file_list.column] for row in rows], None

@@ -8,6 +8,13 @@ Which tables a set gets follows from its `utt2*` files:
   organisers decompose DF by vocoder family instead);
 - `codec_x_channel`: codec x transmission channel (2021 LA).
 
+An ASVspoof 5 set (its codecs are those of the ASVspoof 5 protocols: `-` and C01-C11) has the
+`attack_x_codec` table of the 2024 package's full evaluation (calculate_metrics_full.py,
+`calculate_minDCF_EER_CLLR_actDCF_full`), whose cells carry the Track 1 figures: min DCF beside
+the EER, and with a calibration actDCF and Cllr of the calibrated LLRs. Its Pooled column holds
+the figures per attack (every bona fide trial against one attack's), its Pooled row those per
+codec condition.
+
 A cell takes the bona fide trials that match its factors of kind `both` and the spoof trials that
 match all its factors (`compute_decomposed_mintdcf_eer` of the 2021 package); a `Pooled` row or
 column does not filter on its factor, so the Pooled x Pooled cell is the whole selection. A cell
@@ -25,9 +32,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from antispoof.evaluation.factors import BOTH, FACTORS, POOLED, Factor
+from antispoof.evaluation.calibration import Calibration
+from antispoof.evaluation.dcf_figures import calibrated_figures
+from antispoof.evaluation.factors import ASV5_CODECS, BOTH, FACTORS, POOLED, Factor
 from antispoof.evaluation.trials import Trials
 from antispoof.metrics.asv2021 import Asv2021Weights, Filter, min_tdcf_where_defined
+from antispoof.metrics.asvspoof5 import min_dcf_from_det
 from antispoof.metrics.columns import Categorical
 from antispoof.metrics.det import eer_from_det
 from antispoof.metrics.ranking import RankedScores
@@ -78,19 +88,35 @@ def table_layouts(factors: Collection[str]) -> list[tuple[str, str]]:
     return layouts
 
 
+def is_asvspoof5(columns: Mapping[str, ConditionColumn]) -> bool:
+    """Whether the set's codecs are those of the ASVspoof 5 protocols (no 2021 set has any)."""
+    codec = columns.get("codec")
+    return codec is not None and set(codec.values) <= set(ASV5_CODECS)
+
+
 def condition_tables(
     ranked: RankedScores,
     columns: Mapping[str, ConditionColumn],
     weights: Asv2021Weights | None = None,
+    calibration: Calibration | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Every table of `table_layouts` over the ranked trials (a whole set or one subset).
 
-    With `weights` (the ASV trials of the same subset), each cell also has its min t-DCF.
+    With `weights` (the ASV trials of the same subset), each cell also has its min t-DCF. The
+    cells of an ASVspoof 5 set have its Track 1 figures, actDCF and Cllr through `calibration`.
     """
+    track_1 = _Track1(calibration) if is_asvspoof5(columns) else None
     return {
-        f"{row}_x_{column}": _table(ranked, columns[row], columns[column], weights)
+        f"{row}_x_{column}": _table(ranked, columns[row], columns[column], weights, track_1)
         for row, column in table_layouts(columns)
     }
+
+
+@dataclass(frozen=True)
+class _Track1:
+    """The ASVspoof 5 Track 1 figures a cell carries; actDCF and Cllr only with a calibration."""
+
+    calibration: Calibration | None
 
 
 def _table(
@@ -98,6 +124,7 @@ def _table(
     rows: ConditionColumn,
     columns: ConditionColumn,
     weights: Asv2021Weights | None,
+    track_1: _Track1 | None,
 ) -> dict[str, Any]:
     row_selections = _selections(ranked, rows)
     column_selections = _selections(ranked, columns)
@@ -110,7 +137,8 @@ def _table(
         },
         "cells": {
             row.value: {
-                column.value: _cell(ranked, row, column, weights) for column in column_selections
+                column.value: _cell(ranked, row, column, weights, track_1)
+                for column in column_selections
             }
             for row in row_selections
         },
@@ -137,6 +165,7 @@ def _cell(
     row: _Selection,
     column: _Selection,
     weights: Asv2021Weights | None,
+    track_1: _Track1 | None,
 ) -> dict[str, Any] | None:
     masks = [selection.keep for selection in (row, column) if selection.keep is not None]
     if masks:
@@ -144,11 +173,12 @@ def _cell(
     if ranked.n_bonafide == 0 or ranked.n_spoof == 0:
         return None
     det = ranked.det_curve()
-    cell: dict[str, Any] = {
-        "eer": eer_from_det(*det)[0],
-        "n_bonafide": ranked.n_bonafide,
-        "n_spoof": ranked.n_spoof,
-    }
+    cell: dict[str, Any] = {"eer": eer_from_det(*det)[0]}
+    if track_1 is not None:
+        cell["min_dcf"] = min_dcf_from_det(det)[0]
+        if track_1.calibration is not None:
+            cell.update(calibrated_figures(ranked, track_1.calibration))
+    cell.update(n_bonafide=ranked.n_bonafide, n_spoof=ranked.n_spoof)
     if weights is not None:
         asv = weights.for_cell(row.bonafide + column.bonafide, row.spoof + column.spoof)
         cell["min_tdcf"] = min_tdcf_where_defined(det, asv)

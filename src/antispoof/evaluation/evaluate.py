@@ -9,7 +9,8 @@ and with a calibration (calibration.json, fitted on dev scores) actDCF and Cllr 
 calibrated LLRs (dcf_figures.py). Then what its data directory supports: the 2019 legacy min
 t-DCF with `asv_scores.txt`; the 2021 min t-DCF with `asv2021/` (the
 organisers' ASV key and scores, weights per subset and condition cell); condition tables with
-`utt2codec` (see conditions.py); figures per subset with `utt2subset`, the `eval` subset being
+`utt2codec` (see conditions.py; an ASVspoof 5 set's cells carry the Track 1 figures too);
+figures per subset with `utt2subset`, the `eval` subset being
 the one the 2021 challenge ranked on.
 """
 
@@ -116,7 +117,7 @@ def evaluate(
         metrics.update(tdcf_2021_pooled(det, det_negated, weights, Path(asv2021_dir)))
     columns = condition_columns(trials)
     if table_layouts(columns):
-        metrics["conditions"] = condition_tables(ranked, columns, weights)
+        metrics["conditions"] = condition_tables(ranked, columns, weights, calibration)
     if trials.subset is not None:
         metrics["per_subset"] = per_subset(
             ranked, negated, trials.subset, asv, columns, calibration

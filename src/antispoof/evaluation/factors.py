@@ -3,7 +3,8 @@
 A factor either describes both classes (codec, transmission channel: a bona fide trial has one
 too) or only spoofed trials (attack, vocoder family: bona fide trials read `bonafide`). The
 difference decides which trials enter a condition cell (docs/research/corpora.md §6.4). Orders and
-short names are those of the 2021 evaluation package (`config.py` ConfigLA / ConfigDF).
+short names are those of the 2021 evaluation package (`config.py` ConfigLA / ConfigDF); the
+ASVspoof 5 codecs are the protocols' CODEC column, in the order the 2024 package sorts them.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class Factor:
 LA_CODECS = ("none", "alaw", "pstn", "g722", "ulaw", "gsm", "opus")
 DF_CODECS = ("nocodec", "low_mp3", "high_mp3", "low_m4a", "high_m4a")
 DF_CODECS += ("low_ogg", "high_ogg", "mp3m4a", "oggm4a")
+# The CODEC column of the ASVspoof 5 protocols: `-` for uncoded speech (all of train and dev, and
+# about a quarter of eval), C01-C11 the eval set's codec and transmission conditions.
+ASV5_CODECS = ("-", *(f"C{number:02d}" for number in range(1, 12)))
 VOCODERS = {
     "traditional_vocoder": "Traditional",
     "waveform_concatenation": "Wav.Concat.",
@@ -59,13 +63,16 @@ VOCODER = Factor("vocoder", SPOOF_ONLY, tuple(VOCODERS), MappingProxyType(VOCODE
 CODEC = Factor(
     "codec",
     BOTH,
-    LA_CODECS + DF_CODECS,
-    # LA-C1..C7 and DF-C1..C9: each corpus numbers its own codecs.
+    LA_CODECS + DF_CODECS + ASV5_CODECS,
+    # LA-C1..C7 and DF-C1..C9: each corpus numbers its own codecs; ASVspoof 5 names its own.
     MappingProxyType(
         {
-            codec: f"C{number} ({codec})"
-            for codecs in (LA_CODECS, DF_CODECS)
-            for number, codec in enumerate(codecs, start=1)
+            **{
+                codec: f"C{number} ({codec})"
+                for codecs in (LA_CODECS, DF_CODECS)
+                for number, codec in enumerate(codecs, start=1)
+            },
+            "-": "- (none)",
         }
     ),
 )

@@ -143,19 +143,18 @@ def per_attack_tables(results: Sequence[Result]) -> dict[str, str]:
 
 
 def condition_tables(results: Sequence[Result]) -> dict[str, str]:
-    """Per experiment, test set and condition table: a title and an EER table, and a min
-    t-DCF table where the cells have one. Sets with subsets show the official subset."""
+    """Per experiment, test set and condition table: a title and a table of each figure its
+    cells have (EER always; min t-DCF for 2021 LA; the Track 1 figures for ASVspoof 5, min DCF
+    first as the primary one). Sets with subsets show the official subset."""
     tables = {}
     for result in results:
         scope, figures = _official_figures(result)
         for table in (figures or {}).get("conditions", {}).values():
             what = f"{table['rows']} x {table['columns']}"
             where = f"{result.test_set}, {result.experiment}, {scope}"
-            tables[f"EER (%) per {what}: {where}"] = _condition_markdown(table, "eer", _eer_cell)
-            if _has_tdcf(table):
-                tables[f"min t-DCF per {what}: {where}"] = _condition_markdown(
-                    table, "min_tdcf", _four_decimals
-                )
+            for key, title, fmt in CONDITION_FIGURES:
+                if key == "eer" or _has(table, key):
+                    tables[f"{title} per {what}: {where}"] = _condition_markdown(table, key, fmt)
     return tables
 
 
@@ -166,9 +165,9 @@ def _official_figures(result: Result) -> tuple[str, Mapping[str, Any] | None]:
     return f"{official} subset (official)", result.metrics["per_subset"][official]
 
 
-def _has_tdcf(table: Mapping[str, Any]) -> bool:
+def _has(table: Mapping[str, Any], figure: str) -> bool:
     return any(
-        cell is not None and "min_tdcf" in cell
+        cell is not None and figure in cell
         for row in table["cells"].values()
         for cell in row.values()
     )
@@ -288,6 +287,16 @@ def _eer_cell(fraction: float) -> str:
 
 def _percent(fraction: float) -> str:
     return f"{100 * fraction:.3f}"
+
+
+# The figures a condition table's cells may have: key, title, format.
+CONDITION_FIGURES: tuple[tuple[str, str, Callable[[float], str]], ...] = (
+    ("min_dcf", "min DCF", _four_decimals),
+    ("eer", "EER (%)", _eer_cell),
+    ("min_tdcf", "min t-DCF", _four_decimals),
+    ("act_dcf", "actDCF", _four_decimals),
+    ("cllr", "Cllr (bits)", _four_decimals),
+)
 
 
 def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -75,5 +75,5 @@ def selection_figures(
     if weights is not None:
         figures.update(tdcf_2021(det, det_negated, weights))
     if table_layouts(columns):
-        figures["conditions"] = condition_tables(ranked, columns, weights)
+        figures["conditions"] = condition_tables(ranked, columns, weights, calibration)
     return figures
