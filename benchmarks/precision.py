@@ -97,9 +97,7 @@ def scoring(config: dict, data_dir: Path, device: torch.device) -> tuple[float, 
     torch.manual_seed(0)
     detector = build_detector(config).to(device).eval()
     utts = list(AudioTable(data_dir, 16000).paths)
-    reader = scoring_reader(
-        detector, data_dir, config["inference"], config["train"]["crop_seconds"]
-    )
+    reader = scoring_reader(detector, data_dir, config["inference"])
     synchronize(device)
     started = time.perf_counter()
     scores = score_utterances(detector, reader, utts, config["inference"], device, num_workers=2)

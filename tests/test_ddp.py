@@ -289,7 +289,7 @@ def test_a_resumed_run_repeats_an_uninterrupted_one_and_ranks_agree(
     detector.load_state_dict(load_checkpoint(exp_dir / "checkpoints" / "last.pt")["detector"])
     detector.set_epoch(2)
     inference = config["inference"]
-    reader = scoring_reader(detector, toy / "data" / "dev", inference, 0.6)
+    reader = scoring_reader(detector, toy / "data" / "dev", inference)
     scores = score_utterances(detector, reader, dev_utts, inference, torch.device("cpu"))
     assert scores == pytest.approx(ranks[0]["dev"][-1]["scores"], abs=1e-5)
 

@@ -159,7 +159,7 @@ def test_scores_are_the_same_with_and_without_the_cache(toy, mode):
     scores = [
         score_utterances(
             detector,
-            scoring_reader(detector, data_dir, inference, CROP, caches),
+            scoring_reader(detector, data_dir, inference, caches),
             utts,
             inference,
             cpu,
@@ -172,7 +172,7 @@ def test_scores_are_the_same_with_and_without_the_cache(toy, mode):
 def test_scoring_segments_cover_each_utterance(toy):
     _, data_dir, config, _ = toy
     detector = build_detector(config)
-    reader = scoring_reader(detector, data_dir, config["inference"], CROP)
+    reader = scoring_reader(detector, data_dir, config["inference"])
     utts = sorted(AudioTable(data_dir, 16000).paths)
     dataset = ScoringExamples(reader, utts, hop_samples=4800)
     for index, utt in enumerate(utts):
@@ -221,7 +221,7 @@ def test_batch_augmentation_acts_in_training_only(toy):
     config = resolve_file(root / "mixed.yaml")
     torch.manual_seed(0)
     detector = build_detector(config)
-    reader = scoring_reader(detector, data_dir, config["inference"], CROP)
+    reader = scoring_reader(detector, data_dir, config["inference"])
     utts = sorted(AudioTable(data_dir, 16000).paths)
     cpu = torch.device("cpu")
     first = score_utterances(detector, reader, utts, config["inference"], cpu)

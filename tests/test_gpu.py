@@ -70,7 +70,7 @@ def test_scores_on_the_gpu_match_the_cpu(toy):
     torch.manual_seed(0)
     detector = build_detector(config).eval()
     utts = sorted(AudioTable(dev, 16000).paths)
-    reader = scoring_reader(detector, dev, config["inference"], 1.0)
+    reader = scoring_reader(detector, dev, config["inference"])
     on_cpu = score_utterances(detector, reader, utts, config["inference"], torch.device("cpu"))
     detector.cuda()
     on_gpu = score_utterances(detector, reader, utts, config["inference"], torch.device("cuda"))
@@ -88,7 +88,7 @@ def test_scores_in_every_precision_keep_float32_resolution(toy):
         settings["train"]["precision"] = precision
         torch.manual_seed(0)
         detector = build_detector(settings).cuda().eval()
-        reader = scoring_reader(detector, dev, settings["inference"], 1.0)
+        reader = scoring_reader(detector, dev, settings["inference"])
         cuda = torch.device("cuda", torch.cuda.current_device())
         scores[precision] = score_utterances(detector, reader, utts, settings["inference"], cuda)
     for precision in ("bf16", "auto"):

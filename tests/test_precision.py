@@ -135,7 +135,7 @@ def test_bf16_scores_of_a_data_directory_are_float32_and_distinct(
     torch.manual_seed(0)
     detector = build_detector(config).eval()
     utts = sorted(AudioTable(dev_dir, 16000).paths)
-    reader = scoring_reader(detector, dev_dir, config["inference"], 1.0)
+    reader = scoring_reader(detector, dev_dir, config["inference"])
     float32 = score_utterances(detector, reader, utts, config["inference"], CPU)
     gpu_policy(torch.bfloat16)
     torch.manual_seed(0)

@@ -247,7 +247,7 @@ def test_float16_caches_score_within_tolerance_and_are_never_taken_for_float32(
     the same. The marker records the dtype, so switching it redoes the caches."""
     monkeypatch.chdir(recipe)
     config, detector = load_detector(recipe / "exp" / TAG)
-    inference, crop = config["inference"], config["train"]["crop_seconds"]
+    inference = config["inference"]
     options = ["--config", str(recipe / "exp" / TAG / "config.yaml"), "--branch", "lfcc"]
     options += ["--ngpu", "0"]
     for set_name in ("dev", "eval"):
@@ -259,7 +259,7 @@ def test_float16_caches_score_within_tolerance_and_are_never_taken_for_float32(
             make_feats.main(
                 [*options, "--data_dir", str(data_dir), "--out", str(out), "--dtype", dtype]
             )
-            reader = scoring_reader(detector, data_dir, inference, crop, {"lfcc": f"{out}.scp"})
+            reader = scoring_reader(detector, data_dir, inference, {"lfcc": f"{out}.scp"})
             by_utt = score_utterances(detector, reader, utts, inference, torch.device("cpu"))
             scores[dtype] = np.array([by_utt[utt] for utt in utts])
         difference = np.abs(scores["float16"] - scores["float32"])

@@ -149,7 +149,7 @@ def test_scoring_is_deterministic_in_both_modes(toy):
     utts = sorted(AudioTable(dev_dir, 16000).paths)
     for mode in ("segments", "full"):
         inference = {**config["inference"], "mode": mode}
-        reader = scoring_reader(detector, dev_dir, inference, 0.6)
+        reader = scoring_reader(detector, dev_dir, inference)
         cpu = torch.device("cpu")
         first = score_utterances(detector, reader, utts, inference, cpu)
         again = score_utterances(detector, reader, utts, inference, cpu)

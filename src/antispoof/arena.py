@@ -42,7 +42,7 @@ def uses_arena_window(config: Mapping[str, Any], sample_rate: int) -> bool:
     """Whether an experiment's own scoring is the Arena's: the first window of 64,600 samples
     at 16 kHz, so that its official scores are its Arena scores."""
     inference = config["inference"]
-    seconds = inference["segment_seconds"] or config["train"]["crop_seconds"]
+    seconds = inference["segment_seconds"]
     return (
         inference["mode"] == "first"
         and sample_rate == ARENA_RATE

@@ -118,7 +118,8 @@ INFERENCE_MODES = ("segments", "first", "full")
 class InferenceConf:
     """How an utterance is scored (the `inference` block); deterministic in every mode.
 
-    `segments`: windows of `segment_seconds` (default: the training crop) every
+    `segments`: windows of `segment_seconds` (default: the training crop, filled in when the
+    config is resolved, so that a saved config states the window) every
     `segment_hop_seconds` (default: half a window), the last one flush with the end; shorter
     utterances give one repeat-padded window as in training. The utterance score is the mean of
     its window scores. `first`: only the first window of `segment_seconds`, repeat-padded when
@@ -427,9 +428,12 @@ def resolve(config: dict[str, Any]) -> dict[str, Any]:
             f"{sorted(resolved['inputs'])}"
         )
     resolved["train"] = asdict(train)
-    resolved["inference"] = asdict(
-        _dataclass_from(InferenceConf, config.get("inference"), "inference")
-    )
+    inference = _dataclass_from(InferenceConf, config.get("inference"), "inference")
+    if inference.segment_seconds is None:
+        # The scoring window defaults to the training crop, written out here so that the saved
+        # config holds the window every scorer uses.
+        inference.segment_seconds = train.crop_seconds
+    resolved["inference"] = asdict(inference)
     if config.get("init") is not None:  # absent from configs that do not start from a model
         resolved["init"] = _resolve_init(config["init"], resolved)
     return _plain(resolved)

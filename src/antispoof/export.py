@@ -3,8 +3,8 @@
 The exported graph scores windows of waveform as `Detector.score` scores a batch of full
 windows (every length the window, every crop at offset 0, so each branch sees exactly the
 window): input `waveform`, float32 `(batch, samples)` mono at the model's sample rate, `samples`
-the model's scoring window (`inference.segment_seconds`, else `train.crop_seconds`: 64,600 for
-AASIST); outputs `score` `(batch,)`, higher for more bona fide, and, where the loss has a
+the model's scoring window (`inference.segment_seconds`, by default the training crop: 64,600
+for AASIST); outputs `score` `(batch,)`, higher for more bona fide, and, where the loss has a
 decision of its own (`Loss.natural_decision`: a softmax output layer), `log_odds` `(batch,)`,
 `logit_bonafide - logit_spoof`, the classifier's own decision (bona fide when >= 0) that detect
 falls back to without a calibration. Cutting a file into windows, aggregating and deciding stay
@@ -103,8 +103,8 @@ class ExportError(ValueError):
 
 def window_seconds(config: Mapping[str, Any], override: float | None = None) -> float:
     """The scoring window of a resolved config, in seconds: `override`, else
-    `inference.segment_seconds`, else `train.crop_seconds`. An experiment that scores whole
-    utterances in one pass (`inference.mode: full`) has no window of its own."""
+    `inference.segment_seconds` (which resolution fills from the training crop). An experiment
+    that scores whole utterances in one pass (`inference.mode: full`) has no window of its own."""
     if override is not None:
         if override <= 0:
             raise ExportError(f"the window must be positive, not {override:g} s")
@@ -115,7 +115,7 @@ def window_seconds(config: Mapping[str, Any], override: float | None = None) -> 
             "inference.mode full scores whole utterances in one pass, which a graph of one fixed "
             "window cannot; give a window (--window_seconds) to export window scoring instead"
         )
-    return inference["segment_seconds"] or config["train"]["crop_seconds"]
+    return inference["segment_seconds"]
 
 
 def refusal(detector: Detector) -> str | None:

@@ -433,7 +433,7 @@ class TorchWindowScorer(WindowScorer):
         self.device = device
         self.natural_decision = detector.natural_decision
         self.sample_rate = next(iter(detector.specs.values())).sample_rate
-        seconds = config["inference"]["segment_seconds"] or config["train"]["crop_seconds"]
+        seconds = config["inference"]["segment_seconds"]
         if window_samples is not None:
             seconds = window_samples / self.sample_rate
         self.plan = detector.crop_plan(seconds)

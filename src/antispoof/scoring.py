@@ -51,14 +51,13 @@ def scoring_reader(
     detector: Detector,
     source: str | Path | AudioSource,
     inference: Mapping[str, Any],
-    crop_seconds: float,
     caches: Mapping[str, str | Path] | None = None,
 ) -> ExampleReader:
     """The reader of the scoring segments of `source` (a data directory or an AudioSource) as
     `inference` says (see InferenceConf)."""
     full = inference["mode"] == "full"
-    seconds = inference["segment_seconds"] or crop_seconds
-    return ExampleReader(source, detector.crop_plan(seconds, full=full), caches)
+    plan = detector.crop_plan(inference["segment_seconds"], full=full)
+    return ExampleReader(source, plan, caches)
 
 
 def segment_means(
@@ -116,14 +115,13 @@ def score_waveforms(
     detector: Detector,
     waveforms: Mapping[str, np.ndarray],
     inference: Mapping[str, Any],
-    crop_seconds: float,
     device: torch.device,
     outputs: SegmentOutputs = detector_score,
 ) -> torch.Tensor:
     """`(U, K)` means of `outputs` (default: the score) of waveforms in memory, in the order of
     `waveforms`; each is mono float32 at the model's sample rate (see `read_any_audio`)."""
     rate = next(iter(detector.specs.values())).sample_rate
-    reader = scoring_reader(detector, InMemoryAudio(waveforms, rate), inference, crop_seconds)
+    reader = scoring_reader(detector, InMemoryAudio(waveforms, rate), inference)
     return segment_means(detector, reader, list(waveforms), inference, device, outputs=outputs)
 
 

@@ -15,9 +15,9 @@ best), as detect takes it (antispoof.inference.load_model).
 
 The file scores windows of waveform as the detector scores a batch of full windows (see
 antispoof.export): input `waveform`, float32 (batch, samples), mono at the model's sample rate,
-`samples` the model's scoring window (inference.segment_seconds, else train.crop_seconds; 64,600
-for AASIST), or --window_seconds; outputs `score` (batch,), higher for more bona fide, and, for
-a model with a softmax output layer, `log_odds` (batch,), its own decision (bona fide when
+`samples` the model's scoring window (inference.segment_seconds, by default the training crop;
+64,600 for AASIST), or --window_seconds; outputs `score` (batch,), higher for more bona fide,
+and, for a model with a softmax output layer, `log_odds` (batch,), its own decision (bona fide when
 >= 0). The batch axis is dynamic, the time axis fixed. Cutting a file into windows, aggregating
 and deciding stay with the caller: `detect --model FILE.onnx` and `antispoof.load("FILE.onnx")`
 score an ONNX file in ONNX Runtime exactly as they score the torch model (windows, speech

@@ -54,7 +54,6 @@ def main(argv: list[str] | None = None) -> int:
         detector,
         args.data_dir,
         config["inference"],
-        config["train"]["crop_seconds"],
         branch_caches(args.cache, "--cache"),
     )
     scores = score_utterances(detector, reader, utts, config["inference"], device)

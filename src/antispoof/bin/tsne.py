@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     for data_dir in args.data_dir:
         labels = read_labels(data_dir)
         chosen = sample_utterances(labels, per_class)
-        reader = scoring_reader(detector, data_dir, inference, config["train"]["crop_seconds"])
+        reader = scoring_reader(detector, data_dir, inference)
         means = segment_means(detector, reader, chosen, inference, device, outputs=embedding)
         chunks.append(means.numpy())
         set_index += [len(sets)] * len(chosen)

@@ -286,7 +286,6 @@ class Trainer:
             self.detector,
             data.dev_dir,
             config["inference"],
-            self.train_conf["crop_seconds"],
             data.dev_caches,
         )
         self.checkpoint_dir = self.exp_dir / "checkpoints"
