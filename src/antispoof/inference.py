@@ -64,7 +64,10 @@ AGGREGATES: dict[str, Callable[[Sequence[float]], float]] = {
 # Defaults, each a setting of `load` and a `detect` option.
 MIN_SECONDS = 0.5  # below this a recording is `too-short`: too little to score, padded or not
 MIN_SPEECH_SECONDS = 0.5  # a window (or recording) with less speech is `no-speech`
-BATCH_SIZE = {"cpu": 16, "cuda": 64}  # windows per forward pass; AASIST at 16 stays < 1 GB
+# Windows per forward pass. On a CPU the published AASIST's peak resident memory in `detect`
+# (torch's ~0.7 GB included) was 1.25 GB at 4, 1.77 GB at 8 and 2.86 GB at 16 windows, at the
+# same files/s within 4 % (benchmarks/detect_scale.py, 2 threads): 4 keeps a laptop under 2 GB.
+BATCH_SIZE = {"cpu": 4, "cuda": 64}
 RUNTIMES = ("torch", "onnx")
 ONNX_SUFFIX = ".onnx"
 

@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         default=MIN_SPEECH_SECONDS,
         help="speech a window needs (0: no speech check)",
     )
-    parser.add_argument("--batch_size", type=int, help="windows per forward pass")
+    parser.add_argument(
+        "--batch_size", type=int, help="windows per forward pass (default: 4 on a CPU, 64 on a GPU)"
+    )
     parser.add_argument(
         "--checkpoint", help="of an experiment: best (default), last, or a checkpoint path"
     )
