@@ -212,6 +212,35 @@ def test_entry_points_run_torch_on_their_share_of_the_job_threads(
     assert result.stdout.split("\n")[0] == threads
 
 
+# The commands run.sh starts for every set, marker or stage that need no model: a torch import
+# costs about 2 s a process, over a minute of the mini recipe's run.
+TORCH_FREE_COMMANDS = (
+    "calibrate",
+    "collect_results",
+    "evaluate",
+    "fix_data_dir",
+    "get_utt2dur",
+    "prepare_asvspoof2019",
+    "prepare_asvspoof2021",
+    "prepare_asvspoof5",
+    "prepare_eval_corpus",
+    "prepare_in_the_wild",
+    "seed_runs",
+    "split_data_dir",
+    "stage_marker",
+    "validate_data_dir",
+)
+
+
+def test_the_data_and_table_commands_start_without_torch() -> None:
+    imports = "".join(f"import antispoof.bin.{name}\n" for name in TORCH_FREE_COMMANDS)
+    check = "import sys\nprint(sorted({m.split('.')[0] for m in sys.modules} & {'torch'}))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", imports + check], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
 # job.sh <index>: records the GPUs it was given as it starts and ends, running a while.
 GPU_JOB = """
 echo "start $1 $CUDA_VISIBLE_DEVICES" >> events

@@ -9,16 +9,17 @@ intra-op pool from OMP_NUM_THREADS, but its inter-op pool from the cores alone, 
 torchrun every process of a node would take the node's whole share: `use_job_threads`, which
 every entry point calls first (antispoof.bin._cli.run_main), sets both pools to this process's
 part of the job's threads. Without OMP_NUM_THREADS (a command typed by hand) torch keeps its
-defaults: the process has the machine to itself.
+defaults: the process has the machine to itself. Torch is set only where the entry point has
+imported it: importing it costs about 2 s, and the commands that run.sh starts for every set and
+marker (data directories, markers, score tables) never need it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Mapping
-
-import torch
 
 
 def job_threads(environ: Mapping[str, str]) -> int | None:
@@ -31,9 +32,13 @@ def job_threads(environ: Mapping[str, str]) -> int | None:
 
 
 def use_job_threads(environ: Mapping[str, str] = os.environ) -> int | None:
-    """Set torch's intra- and inter-op threads to `job_threads`; returns the number set."""
+    """Set torch's intra- and inter-op threads to `job_threads`; returns the number set, None
+    when the job has none or the process has not imported torch. An entry point that never
+    imports torch (the data, marker and scoring-table commands) starts in a fraction of a second
+    without it; one that imports it late sizes its pool from OMP_NUM_THREADS, the job's share."""
     threads = job_threads(environ)
-    if threads is None:
+    torch = sys.modules.get("torch")
+    if threads is None or torch is None:
         return None
     torch.set_num_threads(threads)
     # RuntimeError: the inter-op pool has started already (a second entry point in one process).
