@@ -1,5 +1,6 @@
 """Shared test set-up: the scripts under test call `python`, which must be this environment's."""
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -20,33 +21,60 @@ if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
     torch.set_num_threads(_threads)
 
 
+# The session mini corpus's scale: a third of the recipe's corpus.
+MINI_CORPUS_SCALE = 0.3
+
+
 @pytest.fixture(scope="session")
 def mini_corpus(tmp_path_factory) -> Path:
     """A small mini corpus (2019 LA layout plus the 2021 DF, In-the-Wild and ASVspoof 5
-    replicas), made once for the whole run; tests read it and never write into it."""
-    db = tmp_path_factory.mktemp("mini_corpus") / "mini"
+    replicas, MINI_CORPUS_SCALE, seed 0, 2 jobs), made once for the whole run: under
+    pytest-xdist the workers share the run's temporary root, and the first to take the lock makes
+    it (make_mini_corpus does nothing for a corpus marked complete). Tests read it and never
+    write into it."""
+    base = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        base = base.parent
+    db = base / "mini_corpus" / "mini"
+    db.parent.mkdir(exist_ok=True)
     command = [sys.executable, "-m", "antispoof.bin.make_mini_corpus", "--out_dir", str(db)]
-    subprocess.run([*command, "--scale", "0.3"], check=True, capture_output=True)
+    with open(base / "mini_corpus.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(
+            [*command, "--scale", str(MINI_CORPUS_SCALE), "--nj", "2"],
+            check=True,
+            capture_output=True,
+        )
     return db
 
 
 EXPENSIVE_FIRST = ("recipe", "ddp", "paper_configs")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """The files of the longest tests first, so that the parallel workers do not wait on one of
-    them at the end: the recipe runs, then DDP, then the paper-config steps, then the rest. Each
-    file stays in one piece and in order: tests/run.sh gives each worker whole files (`--dist
-    loadfile`), so that a module's fixtures (the mini recipe's run, the stale-work and DDP runs)
-    are made once."""
+    """Work units and their order for pytest-xdist (tests/run.sh: `--dist loadgroup
+    --no-loadscope-reorder`, so units go to the workers in this order).
+
+    A module's tests are one unit (an `xdist_group` of the module), on one worker in their
+    order, so that its fixtures (the mini recipe's run, the stale-work and DDP runs, the served
+    model) are made once; a module marked `spread` shares nothing costly among its tests, and
+    each of its tests is a unit of its own. Longest first, so that the workers do not wait on
+    one of them at the end: the recipe runs, then DDP, then the rest, and last the spread tests
+    (the paper configs' training steps, the export of every architecture), which fill in until
+    both workers finish."""
 
     def rank(item) -> int:
         names = {mark.name for mark in item.iter_markers()}
+        if "spread" in names:
+            return len(EXPENSIVE_FIRST) + 1
         return next(
             (i for i, name in enumerate(EXPENSIVE_FIRST) if name in names), len(EXPENSIVE_FIRST)
         )
 
     file_rank: dict[str, int] = {}
     for item in items:
-        file_rank[item.path] = min(file_rank.get(item.path, len(EXPENSIVE_FIRST)), rank(item))
+        file_rank[item.path] = min(file_rank.get(item.path, len(EXPENSIVE_FIRST) + 1), rank(item))
+        if item.get_closest_marker("spread") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.partition("::")[0]))
     items.sort(key=lambda item: file_rank[item.path])

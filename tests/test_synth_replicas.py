@@ -14,9 +14,9 @@ from antispoof.corpora.asvspoof2021 import DF_AUDIO, DF_KEY, parse_df_key
 from antispoof.corpora.in_the_wild import AUDIO_DIR, META
 from antispoof.data.datadir import validate_data_dir
 from antispoof.synth import df2021_layout, itw_layout
+from conftest import MINI_CORPUS_SCALE
 
 REPO = Path(__file__).resolve().parents[1]
-SCALE = 0.2
 VOCODERS = {
     "traditional_vocoder",
     "waveform_concatenation",
@@ -26,10 +26,9 @@ VOCODERS = {
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("replicas") / "mini"
-    assert make_mini_corpus.main(["--out_dir", str(root), "--scale", str(SCALE)]) == 0
-    return root
+def db(mini_corpus: Path) -> Path:
+    """The session's mini corpus (made by make_mini_corpus with 2 jobs)."""
+    return mini_corpus
 
 
 def df_key_lines(db: Path) -> list[list[str]]:
@@ -86,7 +85,7 @@ def test_codecs_are_really_applied(db: Path) -> None:
     """Each coded trial differs from its uncoded rendering far more than 16-bit rounding
     would make it; low-rate MP3 removes the band above 7 kHz."""
     seen = set()
-    for trial in df2021_layout.plan(0, SCALE):
+    for trial in df2021_layout.plan(0, MINI_CORPUS_SCALE):
         written, _ = sf.read(db / "df21" / DF_AUDIO / f"{trial.trial}.flac")
         clean = df2021_layout.render(trial, 0, codec="nocodec")
         assert len(written) == len(clean)
@@ -158,7 +157,7 @@ def test_real_stage_1_runs_on_the_replicas(db: Path, tmp_path: Path) -> None:
     for name in ("df21_eval", "df21_train", "df21_dev", "df21_eval_heldout"):
         assert validate_data_dir(data / name, check_audio_exists=True).num_utts > 0
     assert validate_data_dir(data / "itw", check_audio_exists=True).num_utts == round(
-        itw_layout.CLIPS * SCALE
+        itw_layout.CLIPS * MINI_CORPUS_SCALE
     )
 
 
@@ -166,7 +165,7 @@ def test_real_stage_1_runs_on_the_replicas(db: Path, tmp_path: Path) -> None:
 
 
 def test_same_bytes_whatever_nj(db: Path, tmp_path: Path) -> None:
-    make_mini_corpus.write_replicas(tmp_path, 0, SCALE, nj=1)
+    make_mini_corpus.write_replicas(tmp_path, 0, MINI_CORPUS_SCALE, nj=1)
     for part in ("df21", "itw", "asv5"):
         files = sorted(p.relative_to(db / part) for p in (db / part).rglob("*") if p.is_file())
         again = sorted(p.relative_to(tmp_path / part) for p in (tmp_path / part).rglob("*"))
