@@ -1,7 +1,7 @@
-"""Stage 1 of every real recipe, run through its own run.sh on the format-exact mini mini_corpus.
+"""Stage 1 of every real recipe, run through its own run.sh on the format-exact mini corpus.
 
 Stage 0 (download and verification) is tested against a local server in test_download.py; here
-the mini_corpus stand in for the corpus roots that stage 0 would leave.
+its parts stand in for the corpus roots that stage 0 would leave.
 """
 
 import os
@@ -22,6 +22,9 @@ from eval_corpora_replicas import (
     mlaad_with_mailabs,
     spoofceleb_unpacked,
 )
+
+# Each test runs a recipe's run.sh (stage 1) in a copy of the repository.
+pytestmark = pytest.mark.recipe
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE_OUTPUTS = {"db", "data", "dump", "exp", ".venv", ".git", "__pycache__", ".pytest_cache"}
