@@ -48,33 +48,27 @@ def mini_corpus(tmp_path_factory) -> Path:
     return db
 
 
-EXPENSIVE_FIRST = ("recipe", "ddp", "paper_configs")
+# Markers of the longest modules, longest kind first.
+EXPENSIVE_FIRST = ("recipe", "ddp", "paper_configs", "long")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Work units and their order for pytest-xdist (tests/run.sh: `--dist loadgroup
-    --no-loadscope-reorder`, so units go to the workers in this order).
-
-    A module's tests are one unit (an `xdist_group` of the module), on one worker in their
-    order, so that its fixtures (the mini recipe's run, the stale-work and DDP runs, the served
-    model) are made once; a module marked `spread` shares nothing costly among its tests, and
-    each of its tests is a unit of its own. Longest first, so that the workers do not wait on
-    one of them at the end: the recipe runs, then DDP, then the rest, and last the spread tests
-    (the paper configs' training steps, the export of every architecture), which fill in until
-    both workers finish."""
+    """The files of the longest tests first, so that the parallel workers do not wait on one of
+    them at the end: the recipe runs, then DDP, then the paper-config steps, then the modules
+    marked `long` (the export of every architecture, the served model under load), then the
+    rest. Each file stays in one piece and in order: tests/run.sh gives each worker whole files
+    (`--dist loadfile`), so that a module's fixtures (the mini recipe's run, the stale-work and
+    DDP runs, the served model) are made once, and keeps this order (`--no-loadscope-reorder`;
+    pytest-xdist otherwise sorts the files by their number of tests, which put the mini recipe's
+    4 tests, the longest file, last)."""
 
     def rank(item) -> int:
         names = {mark.name for mark in item.iter_markers()}
-        if "spread" in names:
-            return len(EXPENSIVE_FIRST) + 1
         return next(
             (i for i, name in enumerate(EXPENSIVE_FIRST) if name in names), len(EXPENSIVE_FIRST)
         )
 
     file_rank: dict[str, int] = {}
     for item in items:
-        file_rank[item.path] = min(file_rank.get(item.path, len(EXPENSIVE_FIRST) + 1), rank(item))
-        if item.get_closest_marker("spread") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.partition("::")[0]))
+        file_rank[item.path] = min(file_rank.get(item.path, len(EXPENSIVE_FIRST)), rank(item))
     items.sort(key=lambda item: file_rank[item.path])

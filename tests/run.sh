@@ -20,10 +20,9 @@ fi
 # shellcheck source=utils/setup_env.sh
 . "${root}/utils/setup_env.sh"
 cd "${root}"
-# Work units in the order tests/conftest.py gives them: a module's tests together on one worker,
-# so that its fixtures (the mini recipe's run, the DDP runs) are made once, except the modules
-# marked `spread`, whose tests fill in one by one at the end.
-args=(-n "${ANTISPOOF_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder --durations 15)
+# Whole files to each worker, so that a module's fixtures (the mini recipe's run, the DDP runs)
+# are made once, in the order tests/conftest.py gives them (longest first).
+args=(-n "${ANTISPOOF_TEST_WORKERS:-auto}" --dist loadfile --no-loadscope-reorder --durations 15)
 if [ "${quick}" = true ]; then
   args+=(-m "not recipe and not ddp and not paper_configs")
 fi

@@ -47,8 +47,7 @@ from antispoof.markers import settings_digest
 from antispoof.models import MODELS
 from tiny_configs import SMALL_RESNET, TINY_WAV2VEC2
 
-# Each case exports a model of its own: the cases may run on different workers.
-pytestmark = pytest.mark.spread
+pytestmark = pytest.mark.long
 
 REPO = Path(__file__).resolve().parents[1]
 MINI = REPO / "egs/mini/conf"

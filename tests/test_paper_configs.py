@@ -17,7 +17,7 @@ from antispoof.training.trainer import Trainer, TrainingData
 from tiny_configs import offline
 from toy_data import make_toy_data_dir
 
-pytestmark = [pytest.mark.paper_configs, pytest.mark.spread]
+pytestmark = pytest.mark.paper_configs
 
 REPO = Path(__file__).resolve().parents[1]
 # The packaged tables, and the mini recipe's versions of the poster's DF rows, of the

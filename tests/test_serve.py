@@ -53,6 +53,8 @@ from antispoof.inference import (  # noqa: E402
 from antispoof.serve.app import TEMP_PREFIX, UploadLimits, create_app  # noqa: E402
 from antispoof.serve.report import ENVELOPE_POINTS, llr_in_words  # noqa: E402
 
+pytestmark = pytest.mark.long
+
 REPO = Path(__file__).resolve().parents[1]
 JFK = REPO / "tests" / "reference" / "jfk_1961_inaugural_11s.flac"  # real speech
 TTS = REPO / "tests" / "reference" / "espeak_ng_sentence.flac"  # espeak-ng
