@@ -36,7 +36,6 @@ def mini_corpus(tmp_path_factory) -> Path:
     if "PYTEST_XDIST_WORKER" in os.environ:
         base = base.parent
     db = base / "mini_corpus" / "mini"
-    db.parent.mkdir(exist_ok=True)
     command = [sys.executable, "-m", "antispoof.bin.make_mini_corpus", "--out_dir", str(db)]
     with open(base / "mini_corpus.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -234,11 +234,11 @@ TORCH_FREE_COMMANDS = (
 
 def test_the_data_and_table_commands_start_without_torch() -> None:
     imports = "".join(f"import antispoof.bin.{name}\n" for name in TORCH_FREE_COMMANDS)
-    check = "import sys\nprint(sorted({m.split('.')[0] for m in sys.modules} & {'torch'}))\n"
+    check = "import sys\nprint('torch' in sys.modules)\n"
     result = subprocess.run(
         [sys.executable, "-c", imports + check], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip() == "False"
 
 
 # job.sh <index>: records the GPUs it was given as it starts and ends, running a while.
