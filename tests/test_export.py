@@ -65,6 +65,9 @@ def mini(name: str, changes: dict[str, Any] | None = None) -> dict[str, Any]:
 # that still have every kind of op (the CQT's three top octaves: two at the full rate, one after a
 # halving; one live Mamba block per column).
 CQT_THREE_OCTAVES = {"n_bins": 144, "fmin": 950.0}
+# The mini configs' wav2vec 2.0 with one transformer layer of its three (each costs the export
+# about a second).
+ONE_SSL_LAYER = {"ssl": {"frontend_conf": {"layers": [1], "config": {"num_hidden_layers": 1}}}}
 CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "aasist-raw": lambda: mini("aasist_small.yaml", {"train": {"crop_seconds": 1.0}}),
     "resnet18-lfcc": lambda: mini("lfcc_resnet18_ocsoftmax.yaml", {"train": {"crop_seconds": 1.0}}),
@@ -94,18 +97,21 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
         "mpif_res2net.yaml", {"train": {"crop_seconds": 1.04}}
     ),
     "xlsr_aasist-wav2vec2": lambda: mini(
-        "xlsr_aasist_small.yaml", {"train": {"crop_seconds": 1.0}}
+        "xlsr_aasist_small.yaml", {"inputs": ONE_SSL_LAYER, "train": {"crop_seconds": 1.0}}
     ),
     # Two blocks per column, of which the first is live (antispoof.models.xlsr_mamba); a quarter
     # of a second: the selective scan is a loop over frames, unrolled in the graph.
     "xlsr_mamba-wav2vec2": lambda: mini(
-        "xlsr_mamba_small.yaml", {"model_conf": {"n_layers": 2}, "train": {"crop_seconds": 0.25}}
+        "xlsr_mamba_small.yaml",
+        {"inputs": ONE_SSL_LAYER, "model_conf": {"n_layers": 2}, "train": {"crop_seconds": 0.25}},
     ),
-    "nes2net_x-wav2vec2": lambda: mini("nes2net_x_small.yaml", {"train": {"crop_seconds": 1.0}}),
+    "nes2net_x-wav2vec2": lambda: mini(
+        "nes2net_x_small.yaml", {"inputs": ONE_SSL_LAYER, "train": {"crop_seconds": 1.0}}
+    ),
     # AntiDeepfake scores whole files (inference.mode full); exported, it scores windows.
     "mean_pool-ssl": lambda: mini(
         "antideepfake_small.yaml",
-        {"train": {"crop_seconds": 1.0}, "inference": {"mode": "first"}},
+        {"inputs": ONE_SSL_LAYER, "train": {"crop_seconds": 1.0}, "inference": {"mode": "first"}},
     ),
     "wavespec-wav2vec2+cqt": lambda: mini(
         "wavespec_small.yaml",
