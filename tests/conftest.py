@@ -88,7 +88,7 @@ EXPENSIVE_FIRST = ("recipe", "ddp", "paper_configs", "long")
 FILE_SECONDS_KEY = "antispoof/file_seconds"
 
 
-def test_file(nodeid: str) -> str:
+def file_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
@@ -113,12 +113,12 @@ def pytest_collection_modifyitems(config, items):
     last_seconds = cache.get(FILE_SECONDS_KEY, {}) if cache is not None else {}
     file_rank: dict[str, int] = {}
     for item in items:
-        name = test_file(item.nodeid)
+        name = file_of(item.nodeid)
         file_rank[name] = min(file_rank.get(name, len(EXPENSIVE_FIRST)), rank(item))
     items.sort(
         key=lambda item: (
-            file_rank[test_file(item.nodeid)],
-            -last_seconds.get(test_file(item.nodeid), 0.0),
+            file_rank[file_of(item.nodeid)],
+            -last_seconds.get(file_of(item.nodeid), 0.0),
         )
     )
 
@@ -129,7 +129,7 @@ _file_seconds: dict[str, float] = {}
 def pytest_runtest_logreport(report) -> None:
     """Adds up each file's seconds (setup, call and teardown); under pytest-xdist the controller
     receives every worker's reports."""
-    name = test_file(report.nodeid)
+    name = file_of(report.nodeid)
     _file_seconds[name] = _file_seconds.get(name, 0.0) + report.duration
 
 
