@@ -1,11 +1,9 @@
 """Shared test set-up: the scripts under test call `python`, which must be this environment's."""
 
 import atexit
-import ctypes
 import fcntl
 import gc
 import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -24,23 +22,12 @@ if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
 
     torch.set_num_threads(_threads)
 
-# The test processes keep freed memory for reuse. glibc's malloc otherwise maps each block above
-# its mmap threshold (at most 32 MiB) afresh and unmaps it when freed, so every forward of a model
-# pays its page faults again: the published AASIST's window takes 0.33 s, a third of it in the
-# kernel (62,000 faults), and 0.23 s with these settings. mallopt changes this process only: the
-# commands the tests start (the server whose memory test_serve bounds among them) run with
-# glibc's defaults, as a user runs them.
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
-if sys.platform == "linux" and platform.libc_ver()[0] == "glibc":
-    _libc = ctypes.CDLL("libc.so.6")
-    _libc.mallopt(M_MMAP_THRESHOLD, 256 * 2**20)
-    _libc.mallopt(M_TRIM_THRESHOLD, 512 * 2**20)
-
 # The test processes collect cyclic garbage less often. The exporter, transformers and pytest
 # itself make millions of objects, and with Python's default thresholds (700, 10, 10) a worker
-# of the quick suite spent 13 s of its 190 in the collector (31 full collections), and 0.4 s with
-# these. Cycles are still collected, less often (those that reach the oldest generation may wait
-# to the end); the workers' peak memory stayed under 3 GB.
+# of the quick suite spent 13 s of its 190 in the collector (31 full collections), and about 4 s
+# with these. Cycles are still collected, less often (those that reach the oldest generation may
+# wait to the end); the workers' peak memory stayed under 3 GB (the paper configs' worker: 4.9 GB,
+# 5.6 GB with the default thresholds).
 gc.set_threshold(50_000, 20, 100)
 
 
