@@ -101,12 +101,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         name = file_of(item.nodeid)
         file_rank[name] = min(file_rank.get(name, len(EXPENSIVE_FIRST)), rank(item))
-    items.sort(
-        key=lambda item: (
-            file_rank[file_of(item.nodeid)],
-            -last_seconds.get(file_of(item.nodeid), 0.0),
-        )
-    )
+
+    def order(item) -> tuple[int, float]:
+        name = file_of(item.nodeid)
+        return file_rank[name], -last_seconds.get(name, 0.0)
+
+    items.sort(key=order)
 
 
 _file_seconds: dict[str, float] = {}
