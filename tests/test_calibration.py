@@ -270,10 +270,12 @@ def test_a_failed_fit_leaves_no_calibration_behind(tmp_path, labels, scores, mes
     assert not out.exists()
 
 
-def test_the_module_imports_without_torch():
-    # `detect` reads calibration.json; the module must not pull the model stack in.
+def test_the_module_imports_without_torch_or_matplotlib():
+    # `detect` reads calibration.json; the module must not pull the model stack in, nor
+    # matplotlib through antispoof.evaluation's plots (drawn by evaluate only).
     code = (
         "import sys; import antispoof.evaluation.calibration; "
-        "assert 'torch' not in sys.modules, 'torch imported'"
+        "assert 'torch' not in sys.modules, 'torch imported'; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
