@@ -348,8 +348,10 @@ def test_the_export_command_writes_torchscript_and_errors_in_one_line(tmp_path, 
     score, log_odds = module(torch.from_numpy(batch))
     assert np.abs(score.numpy() - expected[SCORE]).max() <= TOLERANCE
     assert np.abs(log_odds.numpy() - expected[LOG_ODDS]).max() <= TOLERANCE
-    # The error as a user sees it: one line from the command's own process.
-    command = [sys.executable, "-m", "antispoof.bin.export", "--model", "aasist"]
+    # The error as a user sees it: one line from the command's own process, before the model is
+    # looked for (there is none at that path).
+    missing = tmp_path / "no-such-exp"
+    command = [sys.executable, "-m", "antispoof.bin.export", "--model", str(missing)]
     failed = subprocess.run(
         [*command, "--format", "onnx", "--out", str(tmp_path / "x.onnx"), "--window_seconds", "0"],
         capture_output=True,

@@ -101,13 +101,18 @@ class ExportError(ValueError):
     says why in one line."""
 
 
+def check_window(seconds: float | None) -> None:
+    """An ExportError unless a window given (not None) is a positive number of seconds."""
+    if seconds is not None and not seconds > 0:
+        raise ExportError(f"the window must be positive, not {seconds:g} s")
+
+
 def window_seconds(config: Mapping[str, Any], override: float | None = None) -> float:
     """The scoring window of a resolved config, in seconds: `override`, else
     `inference.segment_seconds` (which resolution fills from the training crop). An experiment
     that scores whole utterances in one pass (`inference.mode: full`) has no window of its own."""
     if override is not None:
-        if override <= 0:
-            raise ExportError(f"the window must be positive, not {override:g} s")
+        check_window(override)
         return override
     inference = config["inference"]
     if inference["mode"] == "full":

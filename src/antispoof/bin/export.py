@@ -42,7 +42,7 @@ import logging
 from pathlib import Path
 
 from antispoof.bin._cli import run_main
-from antispoof.export import FORMATS, export_detector
+from antispoof.export import FORMATS, check_window, export_detector
 from antispoof.inference import load_model
 from antispoof.zoo import ZOO
 
@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         "--window_seconds", type=float, help="the window (default: the model's scoring window)"
     )
     args = parser.parse_args(argv)
+    check_window(args.window_seconds)  # before loading the model, which takes seconds
     model = load_model(args.model, checkpoint=args.checkpoint, weights=args.weights)
     log.info("model: %s", model.info.description)
     report = export_detector(
