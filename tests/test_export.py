@@ -99,11 +99,11 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "xlsr_aasist-wav2vec2": lambda: mini(
         "xlsr_aasist_small.yaml", {"inputs": ONE_SSL_LAYER, "train": {"crop_seconds": 1.0}}
     ),
-    # Two blocks per column, of which the first is live (antispoof.models.xlsr_mamba); a quarter
-    # of a second: the selective scan is a loop over frames, unrolled in the graph.
+    # Two blocks per column, of which the first is live (antispoof.models.xlsr_mamba); an eighth
+    # of a second (6 frames): the selective scan is a loop over frames, unrolled in the graph.
     "xlsr_mamba-wav2vec2": lambda: mini(
         "xlsr_mamba_small.yaml",
-        {"inputs": ONE_SSL_LAYER, "model_conf": {"n_layers": 2}, "train": {"crop_seconds": 0.25}},
+        {"inputs": ONE_SSL_LAYER, "model_conf": {"n_layers": 2}, "train": {"crop_seconds": 0.125}},
     ),
     "nes2net_x-wav2vec2": lambda: mini(
         "nes2net_x_small.yaml", {"inputs": ONE_SSL_LAYER, "train": {"crop_seconds": 1.0}}
@@ -127,7 +127,10 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
                 "lfcc": {"frontend": "lfcc"},
                 "ssl": {
                     "frontend": "wav2vec2",
-                    "frontend_conf": {"config": TINY_WAV2VEC2, "layers": [1, 2]},
+                    "frontend_conf": {
+                        "config": {**TINY_WAV2VEC2, "num_hidden_layers": 1},
+                        "layers": [1],
+                    },
                 },
             },
             "model": "late_fusion",
