@@ -37,7 +37,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 from antispoof.augment.waveform import WAVEFORM_AUGMENTATIONS
 
@@ -79,6 +78,8 @@ def notch_filter(bands: Sequence[NotchBand], gain_db: float, sample_rate: int) -
     An even tap count is raised by one (a band-stop FIR passes fs / 2 only with an odd count),
     and band edges are clamped to [1 mHz, fs / 2 - 1 mHz].
     """
+    from scipy import signal  # here: scipy.signal takes 0.7 s to import, and few runs use RawBoost
+
     coeffs = np.ones(1)
     for band in bands:
         taps = band.taps + 1 if band.taps % 2 == 0 else band.taps
@@ -97,6 +98,8 @@ def fir_same(samples: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
     the output lines up with the input and has its length (official `filterFIR`)."""
     # filterFIR pads N = len(coeffs) + 1 zeros, filters, and keeps [N // 2, N // 2 + len(x)):
     # the same slice of the full convolution.
+    from scipy import signal
+
     start = (len(coeffs) + 1) // 2
     full = signal.fftconvolve(samples, coeffs)
     out = np.zeros(len(samples))
