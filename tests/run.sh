@@ -20,6 +20,10 @@ fi
 # shellcheck source=utils/setup_env.sh
 . "${root}/utils/setup_env.sh"
 cd "${root}"
+# Cached bytecode, even where PYTHONDONTWRITEBYTECODE is set: the suite starts about 70 Python
+# processes, each compiling the package, and each worker compiles the test modules with pytest's
+# rewritten asserts; the __pycache__ folders are ignored by git.
+unset PYTHONDONTWRITEBYTECODE
 # Whole files to each worker, so that a module's fixtures (the mini recipe's run, the DDP runs)
 # are made once, in the order tests/conftest.py gives them (longest first).
 args=(-n "${ANTISPOOF_TEST_WORKERS:-auto}" --dist loadfile --no-loadscope-reorder --durations 15)

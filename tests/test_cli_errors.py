@@ -114,7 +114,9 @@ def test_an_output_path_that_cannot_be_written(tmp_path):
     assert str(tmp_path / "taken") in error_line(result, "evaluate")
 
 
-def test_run_main_prints_expected_errors_and_keeps_tracebacks_of_bugs(capsys):
+def test_run_main_prints_expected_errors_and_keeps_tracebacks_of_bugs(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["tool"])  # run_main renames the program in sys.argv[0]
+
     def expected(argv: list[str] | None) -> int:
         raise TableError("data/x/utt2label:3: expected 2 fields")
 
