@@ -20,7 +20,7 @@ fi
 # shellcheck source=utils/setup_env.sh
 . "${root}/utils/setup_env.sh"
 cd "${root}"
-# Cached bytecode, even where PYTHONDONTWRITEBYTECODE is set: the suite starts about 70 Python
+# Cached bytecode, even where PYTHONDONTWRITEBYTECODE is set: the suite starts about 100 Python
 # processes, each compiling the package, and each worker compiles the test modules with pytest's
 # rewritten asserts; the __pycache__ folders are ignored by git.
 unset PYTHONDONTWRITEBYTECODE
