@@ -1,6 +1,7 @@
 """What run.sh checks before any stage does work: every named corpus, data set, config and
 experiment exists (or a stage in the run makes it), every config resolves, so that a typo
-stops the run in a second with the names that do exist, and leaves nothing behind.
+stops the run within seconds (most of them importing torch, which the configs' classes
+need), before any stage starts, with the names that do exist, and leaves nothing behind.
 
 Each problem is one line; all of them are reported at once.
 """
